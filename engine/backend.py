@@ -1,0 +1,63 @@
+"""Backend task (runs in a worker): pre-link bitcode + plan + import fragments
+-> native object. A pure function of its arguments: it reads no files.
+
+The plan is applied to the printed module: promoted locals are renamed and
+made hidden externals, internalized symbols become internal, non-prevailing
+linkonce/weak copies become `available_externally` (functions) or
+declarations (variables), and the imported fragments are merged in. The
+result is parsed once, optimised and compiled.
+"""
+
+from __future__ import annotations
+
+from . import irtext, llvm_env
+from .fragment import merge, promoted_name, function_declaration, global_declaration
+
+
+def _relink(mt: irtext.ModuleText, name: str, keyword: str, visibility: str | None = None) -> None:
+    table = mt.functions if name in mt.functions else mt.globals
+    ent = table[name]
+    head, sep, rest = ent.text.partition("\n")
+    if keyword == "available_externally":
+        head = irtext.drop_comdat(head)
+    ent.text = irtext.set_linkage(head, name, keyword, visibility) + sep + rest
+
+
+def _to_declaration(mt: irtext.ModuleText, name: str) -> None:
+    if name in mt.functions:
+        ent = mt.functions[name]
+        ent.text, ent.kind = function_declaration(ent.text.split("\n", 1)[0], name), "declare"
+    else:
+        ent = mt.globals[name]
+        ent.text = global_declaration(ent.text, name)
+
+
+def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
+    renames = {n: promoted_name(n, module_id) for n in plan["promote"]}
+    if renames:
+        text = irtext.substitute(text, renames)
+    mt = irtext.split_module(text)
+    for old, new in renames.items():
+        _relink(mt, new, "", "hidden")
+    for name in plan["internalize"]:
+        _relink(mt, name, "internal")
+    for name, action in plan["resolution"]:
+        if action == "declare":
+            _to_declaration(mt, name)
+        else:
+            _relink(mt, name, action)
+    return mt
+
+
+def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict],
+                opts: dict, want_ir: bool = False) -> dict:
+    llvm = llvm_env.llvm
+    llvm_env.init()
+    own = llvm.parse_bitcode(bitcode, llvm.create_context())
+    mt = apply_plan(str(own), module_id, plan)
+    imported = merge(mt, fragments)
+    mod = llvm.parse_assembly(mt.render(), llvm.create_context())
+    llvm_env.verify(mod)
+    llvm_env.optimize(mod, opts["triple"], opts["opt_level"])
+    obj = llvm_env.emit_object(mod, opts["triple"], opts["opt_level"])
+    return {"object": obj, "imported": imported, "ir": str(mod) if want_ir else None}

@@ -1,0 +1,59 @@
+"""Emission task (runs in a worker): source bytes -> pre-link bitcode, summary
+and import fragments. A pure function of its arguments: it reads no files.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import irtext, llvm_env
+from .errors import TaskFailed
+from .summary import summarize
+
+PARSE_ERROR = re.compile(r"<string>:(\d+):(\d+): error: (.*)")
+
+
+def _header(opts: dict, text: str) -> tuple[str, int]:
+    """Lines to put in front of a `.ll` that names no target (the build's)."""
+    lines = []
+    if not re.search(r"^target triple\s*=", text, re.M):
+        lines.append(f'target triple = "{opts["triple"]}"')
+    if not re.search(r"^target datalayout\s*=", text, re.M):
+        lines.append(f'target datalayout = "{opts["datalayout"]}"')
+    return "".join(line + "\n" for line in lines), len(lines)
+
+
+def parse_source(source: bytes, is_bitcode: bool, opts: dict):
+    llvm = llvm_env.llvm
+    ctx = llvm.create_context()
+    if is_bitcode:
+        try:
+            return llvm.parse_bitcode(source, ctx)
+        except RuntimeError as e:
+            raise TaskFailed(f"invalid bitcode: {str(e).strip()}") from None
+    try:
+        text = source.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise TaskFailed(f"not UTF-8 text (byte {e.start})", line=None) from None
+    header, shift = _header(opts, text)
+    try:
+        return llvm.parse_assembly(header + text, ctx)
+    except RuntimeError as e:
+        m = PARSE_ERROR.search(str(e))
+        if m:
+            raise TaskFailed(m.group(3), line=int(m.group(1)) - shift, col=int(m.group(2))) from None
+        raise TaskFailed(str(e).strip()) from None
+
+
+def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict) -> dict:
+    mod = parse_source(source, is_bitcode, opts)
+    if mod.triple and mod.triple != opts["triple"]:
+        raise TaskFailed(f"module targets {mod.triple!r}, the build targets {opts['triple']!r}")
+    if mod.data_layout and mod.data_layout != opts["datalayout"]:
+        raise TaskFailed(f"module data layout {mod.data_layout!r} differs from the target's {opts['datalayout']!r}")
+    llvm_env.verify(mod)
+    if opts.get("prelink_opt") is not None and not is_bitcode:
+        llvm_env.optimize(mod, opts["triple"], opts["prelink_opt"], prelink=True)
+    mt = irtext.split_module(str(mod))
+    summary, fragments = summarize(mt, module_id, opts["triple"])
+    return {"bitcode": mod.as_bitcode(), "summary": summary.to_dict(), "fragments": fragments}

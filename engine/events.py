@@ -1,0 +1,91 @@
+"""The engine's event stream. Front-ends (headless printer, Textual app) are
+plain consumers of these values; `to_json` gives the `--json` line form, with
+a `reason` field like cargo's `--message-format=json`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import ClassVar
+
+import orjson
+
+STATES = ("pending", "emitting", "optimizing", "rebuilt", "reimported", "reused", "failed", "removed")
+FINAL_STATES = ("rebuilt", "reimported", "reused", "failed", "removed")
+
+
+@dataclass
+class Event:
+    reason: ClassVar[str] = ""
+    generation: int
+
+    def to_json(self) -> bytes:
+        return orjson.dumps({"reason": self.reason, **asdict(self)})
+
+
+@dataclass
+class BuildStarted(Event):
+    reason: ClassVar[str] = "build-started"
+    trigger: list[str]
+    workspace: str
+
+
+@dataclass
+class ModuleState(Event):
+    reason: ClassVar[str] = "module-state"
+    module: str
+    crate: str
+    state: str
+    why: list[str] = field(default_factory=list)
+    imports: list[list[str]] = field(default_factory=list)   # [name, exporter, hash]
+    exported_to: list[str] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    internalized: list[str] = field(default_factory=list)
+    object_size: int | None = None
+
+
+@dataclass
+class TaskFinished(Event):
+    reason: ClassVar[str] = "task-finished"
+    module: str
+    phase: str            # emit | backend
+    worker: int
+    start: float
+    seconds: float
+
+
+@dataclass
+class Diagnostic(Event):
+    reason: ClassVar[str] = "diagnostic"
+    level: str            # error | warning
+    message: str
+    module: str | None = None
+    file: str | None = None
+    line: int | None = None
+    col: int | None = None
+
+    def location(self) -> str:
+        loc = self.file or self.module or ""
+        if self.file and self.line:
+            loc += f":{self.line}" + (f":{self.col}" if self.col else "")
+        return loc
+
+
+@dataclass
+class LinkFinished(Event):
+    reason: ClassVar[str] = "link-finished"
+    output: str
+    skipped: bool
+    seconds: float
+
+
+@dataclass
+class BuildFinished(Event):
+    reason: ClassVar[str] = "build-finished"
+    ok: bool
+    counts: dict[str, int]
+    seconds: float
+    phases: dict[str, float]
+    backend_jobs: int
+    output: str | None
+    superseded: bool = False

@@ -1,0 +1,333 @@
+"""Import fragments: the canonical text one function brings into an importer.
+
+A fragment is built once per defined function when its module is emitted. It
+holds the body as an `available_externally` definition plus everything copied
+with it: declarations of what it references, private constants it reads
+(renamed by content), the struct types, attribute groups and metadata it uses,
+all renumbered in first-use order. Its hash is therefore stable under edits
+elsewhere in the module, and because the backend imports exactly these bytes,
+keying an importer on the fragment hash covers everything it reads of the
+function.
+
+Debug info is not carried across: LLVM drops it silently without the module
+flags, and importing the flags makes `link_in`-style merging fail on conflicts.
+Other metadata is kept with its full closure unless that closure reaches debug
+info, in which case the attachment (a hint) is dropped; a function that passes
+debug metadata as a call argument is not importable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+import orjson
+
+from . import irtext
+from .irtext import ModuleText, quote, unquote
+
+DBG_ATTACH = re.compile(r",?\s*!dbg ![0-9]+")
+ATTACH = re.compile(r"(,?\s*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
+MD_ARG = re.compile(r"metadata !([0-9]+)\b")
+HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
+TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
+CALL_TARGET = re.compile(r"\b(?:call|invoke|callbr)\b[^@]*?@(" + irtext.NAME + r")\(")
+INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
+
+
+def promoted_name(name: str, module_id: str) -> str:
+    """The external name a local gets when another module needs it.
+
+    Derived from the module's stable id only, so it survives any edit.
+    """
+    tag = hashlib.sha256(module_id.encode()).hexdigest()[:12]
+    return f"{name}.llvm.{tag}"
+
+
+def digest(obj) -> str:
+    return hashlib.sha256(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _md_closure(mt: ModuleText, roots) -> list[int]:
+    seen: list[int] = []
+    stack = list(roots)
+    while stack:
+        n = stack.pop()
+        if n in seen or n not in mt.mds:
+            continue
+        seen.append(n)
+        stack.extend(reversed(irtext.md_refs(mt.mds[n])))
+    return seen
+
+
+def _has_debug_info(mt: ModuleText, root: int) -> bool:
+    return any("!DI" in mt.mds[n] for n in _md_closure(mt, [root]))
+
+
+def _strip_debug(define: str, mt: ModuleText) -> str | None:
+    """Body without debug info; None when debug metadata is load-bearing."""
+    out = []
+    for line in define.split("\n"):
+        line = irtext.strip_comment(line)
+        s = line.strip()
+        if s.startswith("#dbg_") or "@llvm.dbg." in s:
+            continue
+        line = DBG_ATTACH.sub("", line)
+        line = ATTACH.sub(lambda m: "" if _has_debug_info(mt, int(m.group(3))) else m.group(0), line)
+        if any(_has_debug_info(mt, int(n)) for n in MD_ARG.findall(line)):
+            return None
+        out.append(line)
+    return "\n".join(out)
+
+
+def _strip_global_extras(line: str) -> str:
+    """A global line without metadata attachments or attribute groups."""
+    line = ATTACH.sub("", irtext.strip_comment(line))
+    return re.sub(r"\s+#[0-9]+\b", "", line)
+
+
+def _skip_type(s: str, i: int) -> int:
+    """Index just past the IR type starting at s[i]."""
+    pairs = {"{": "}", "[": "]", "<": ">", "(": ")"}
+    if s[i] in pairs or s.startswith("<{", i):
+        depth = 0
+        while True:
+            ch = s[i]
+            if ch == '"':
+                i = s.index('"', i + 1)
+            elif ch in pairs:
+                depth += 1
+            elif ch in "}])>":
+                depth -= 1
+                if depth == 0:
+                    return i + 1
+            i += 1
+    m = re.compile(r"%" + irtext.NAME + r"|[a-z0-9_]+").match(s, i)
+    j = m.end()
+    am = re.compile(r" addrspace\([0-9]+\)").match(s, j)
+    return am.end() if am else j
+
+
+def global_declaration(line: str, name: str, visibility: str | None = None) -> str:
+    """`@g = external ... global T` for a variable definition line."""
+    eq = line.index(" = ") + 3
+    m = re.search(r"\b(global|constant)\b", line[eq:])
+    prefix = line[eq:eq + m.start()].split()
+    keep = [w for w in prefix if w.startswith(("thread_local", "addrspace", "externally_initialized"))]
+    vis = visibility or irtext.visibility_of(line[eq:eq + m.start()])
+    tstart = eq + m.end() + 1
+    tend = _skip_type(line, tstart)
+    words = ["external"] + ([vis] if vis != "default" else []) + keep + [m.group(1)]
+    align = re.search(r", align [0-9]+", line[tend:])
+    return f"@{quote(name)} = " + " ".join(words) + " " + line[tstart:tend] + (align.group(0) if align else "")
+
+
+def function_declaration(head: str, name: str, new_name: str | None = None,
+                         visibility: str | None = None) -> str:
+    """`declare ...` for a `define ... {` or `declare ...` line."""
+    head = irtext.strip_comment(head)
+    if head.startswith("define "):
+        head = "declare " + head[len("define "):].rstrip().removesuffix("{").rstrip()
+    head = irtext.drop_comdat(head)
+    head = HEAD_EXTRAS.sub("", head)
+    head = ATTACH.sub("", head)
+    head = re.sub(r"\s+gc \"[^\"]*\"", "", head)
+    head = irtext.set_linkage(head, name, "", visibility)
+    if new_name and new_name != name:
+        head = irtext.substitute(head, {name: new_name})
+    return head
+
+
+class FragmentBuilder:
+    """Builds the fragments of one module's defined functions."""
+
+    def __init__(self, mt: ModuleText, module_id: str):
+        self.mt = mt
+        self.module_id = module_id
+        self._const_names: dict[str, str | None] = {}
+        self._const_text: dict[str, str] = {}
+        self._origin: dict[str, str] = {}        # new name -> local it stands for
+
+    # -- naming of the locals a fragment refers to -------------------------
+    def _local(self, name: str) -> bool:
+        ent = self.mt.functions.get(name) or self.mt.globals.get(name)
+        if ent is None:
+            return False
+        line = ent.text.split("\n", 1)[0]
+        if line.startswith("@"):
+            line = line[line.index(" = ") + 3:]
+        return irtext.linkage_of(line) in irtext.LOCAL_LINKAGES
+
+    def _copyable_const(self, name: str) -> str | None:
+        """Content name for a private immutable global that may be copied, else None."""
+        if name in self._const_names:
+            return self._const_names[name]
+        self._const_names[name] = None            # guards cycles: they get promoted
+        ent = self.mt.globals.get(name)
+        if ent is None or ent.kind != "global":
+            return None
+        line = _strip_global_extras(ent.text)
+        prefix = line[line.index(" = ") + 3:].split(" constant ")[0]
+        words = prefix.split()
+        if (" constant " not in line or "unnamed_addr" not in words or "thread_local" in prefix
+                or not any(w in words for w in irtext.LOCAL_LINKAGES) or "section " in line):
+            return None
+        body = irtext.substitute(line, self.rename_map(irtext.global_refs(line), skip=name))
+        content = hashlib.sha256(body.split(" = ", 1)[1].encode()).hexdigest()[:20]
+        new = f"__twc.{content}"
+        self._const_names[name] = new
+        self._const_text[new] = "@" + new + " = " + body.split(" = ", 1)[1]
+        return new
+
+    def rename_map(self, refs, skip: str | None = None) -> dict[str, str]:
+        out = {}
+        for r in refs:
+            if r == skip or r in out or not self._local(r):
+                continue
+            out[r] = self._copyable_const(r) or promoted_name(r, self.module_id)
+            self._origin[out[r]] = r
+        return out
+
+    # -- the fragment -------------------------------------------------------
+    def build(self, name: str) -> tuple[dict | None, str]:
+        """(fragment, "") or (None, why it cannot be imported)."""
+        mt = self.mt
+        define = mt.functions[name].text
+        head = define.split("\n", 1)[0]
+        if "blockaddress(" in define:
+            return None, "takes a block address"
+        body = _strip_debug(define, mt)
+        if body is None:
+            return None, "passes debug metadata as an argument"
+        refs = irtext.global_refs(body)
+        for r in refs:
+            ent = mt.globals.get(r)
+            if ent is not None and ent.kind == "alias":
+                return None, f"references alias @{r}"
+        renames = self.rename_map(refs)
+        own = renames.get(name, name)
+        body = irtext.substitute(body, renames)
+        first, rest = body.split("\n", 1)
+        first = irtext.drop_comdat(first)
+        first = irtext.set_linkage(first, own, "available_externally",
+                                   "hidden" if name in renames else None)
+        body = first + "\n" + rest
+
+        consts: dict[str, str] = {}
+        decls: dict[str, str] = {}
+        promote = [name] if name in renames else []
+        pending = [r for r in dict.fromkeys(irtext.global_refs(body)) if r != own]
+        while pending:
+            ref = pending.pop(0)
+            if ref in consts or ref in decls:
+                continue
+            if ref in self._const_text:
+                consts[ref] = self._const_text[ref]
+                pending.extend(r for r in irtext.global_refs(consts[ref]) if r != ref)
+                continue
+            orig = self._origin.get(ref, ref)
+            if orig != ref and orig not in promote:
+                promote.append(orig)
+            vis = "hidden" if orig != ref else None
+            if orig in mt.functions:
+                decls[ref] = function_declaration(mt.functions[orig].text.split("\n", 1)[0], orig, ref, vis)
+            elif orig in mt.globals:
+                decls[ref] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
+            else:
+                return None, f"references unknown @{orig}"
+        ordered = [body] + [consts[k] for k in sorted(consts)] + [decls[k] for k in sorted(decls)]
+        attr_map: dict[int, int] = {}
+        md_roots: list[int] = []
+        for text in ordered:
+            for a in irtext.attr_refs(text):
+                attr_map.setdefault(a, len(attr_map))
+            md_roots.extend(irtext.md_refs(text))
+        md_order = []
+        for root in md_roots:
+            for n in _md_closure(mt, [root]):
+                if n not in md_order:
+                    md_order.append(n)
+        md_map = {old: i for i, old in enumerate(md_order)}
+        attr_texts = [mt.attrs[a] for a in attr_map]
+        md_texts = [irtext.substitute(mt.mds[n], mds=md_map) for n in md_order]
+
+        def renum(t: str) -> str:
+            return irtext.substitute(t, mds=md_map, attrs=attr_map)
+
+        types = self._type_closure(ordered + md_texts)
+        frag = {
+            "define": renum(body),
+            "name": own,
+            "consts": {k: renum(v) for k, v in sorted(consts.items())},
+            "decls": {k: renum(v) for k, v in sorted(decls.items())},
+            "types": types,
+            "attrs": attr_texts,
+            "mds": md_texts,
+        }
+        frag["hash"] = digest(frag)
+        frag["promote"] = promote
+        frag["deps"] = sorted(decls)
+        frag["callees"] = sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})
+        return frag, ""
+
+    def _type_closure(self, texts: list[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        stack = [unquote(m.group(1)) for t in texts for m in TYPE_REF.finditer(t) if m.group(1)]
+        while stack:
+            t = stack.pop()
+            if t in out or t not in self.mt.types:
+                continue
+            out[t] = self.mt.types[t].text
+            stack.extend(unquote(m.group(1)) for m in TYPE_REF.finditer(out[t]) if m.group(1))
+        return dict(sorted(out.items()))
+
+
+def merge(mt: ModuleText, fragments: list[dict]) -> list[str]:
+    """Add imported fragments to an importer's module text, in place.
+
+    Returns the names actually imported; a fragment whose struct types clash
+    with the importer's is skipped (its function stays a declaration), which
+    is deterministic in the inputs the key already covers.
+    """
+    next_attr = max(mt.attrs, default=-1) + 1
+    next_md = max(mt.mds, default=-1) + 1
+    imported = []
+    for frag in fragments:
+        if any(t in mt.types and mt.types[t].text != text for t, text in frag["types"].items()):
+            continue
+        attr_map = {i: next_attr + i for i in range(len(frag["attrs"]))}
+        md_map = {i: next_md + i for i in range(len(frag["mds"]))}
+        next_attr += len(attr_map)
+        next_md += len(md_map)
+        for i, text in enumerate(frag["attrs"]):
+            mt.attrs[attr_map[i]] = text
+        for i, text in enumerate(frag["mds"]):
+            mt.mds[md_map[i]] = irtext.substitute(text, mds=md_map)
+        for t, text in frag["types"].items():
+            if t not in mt.types:
+                mt.types[t] = irtext.Entity("type", t, text)
+                mt.order.insert(0, ("types", t))
+        for cname, text in frag["consts"].items():
+            if cname not in mt.globals:
+                mt.globals[cname] = irtext.Entity("global", cname, text)
+                mt.order.append(("globals", cname))
+        for dname, text in frag["decls"].items():
+            if dname in mt.functions or dname in mt.globals:
+                continue
+            text = irtext.substitute(text, mds=md_map, attrs=attr_map)
+            if text.startswith("@"):
+                mt.globals[dname] = irtext.Entity("global", dname, text)
+                mt.order.append(("globals", dname))
+            else:
+                mt.functions[dname] = irtext.Entity("declare", dname, text)
+                mt.order.append(("functions", dname))
+        name = frag["name"]
+        text = irtext.substitute(frag["define"], mds=md_map, attrs=attr_map)
+        existing = mt.functions.get(name)
+        if existing is None:
+            mt.order.append(("functions", name))
+        elif existing.kind == "define":
+            continue
+        mt.functions[name] = irtext.Entity("define", name, text)
+        imported.append(name)
+    return imported

@@ -1,0 +1,227 @@
+"""Textual LLVM IR: splitting a printed module into top-level entities and
+rewriting symbol, attribute-group and metadata references token by token.
+
+llvmlite exposes no ThinLTO API, so import, promotion and internalization all
+work on the text LLVM prints. Every rewrite goes through `substitute`, which
+skips string literals, so `c"x!1"` or `!"@f"` can never be renamed by accident.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+NAME = r'(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|[0-9]+)'
+# One pattern for every token a rewrite may touch; strings come first so that
+# anything inside them is consumed as part of the literal.
+TOKEN = re.compile(r'"[^"]*"|@' + NAME + r'|%' + NAME + r'|![0-9]+|#[0-9]+')
+GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
+MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
+ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
+HEAD_NAME = re.compile(r'@(' + NAME + r')\s*\(')
+
+LINKAGES = (
+    "private", "internal", "available_externally", "linkonce", "weak",
+    "common", "appending", "extern_weak", "linkonce_odr", "weak_odr", "external",
+)
+LOCAL_LINKAGES = ("private", "internal")
+VISIBILITIES = ("default", "hidden", "protected")
+
+
+def strip_comment(line: str) -> str:
+    """Drop a trailing `; comment`, respecting string literals."""
+    if ";" not in line:
+        return line
+    in_str = False
+    for i, ch in enumerate(line):
+        if ch == '"':
+            in_str = not in_str
+        elif ch == ";" and not in_str:
+            return line[:i].rstrip()
+    return line
+
+
+def unquote(name: str) -> str:
+    return name[1:-1] if name.startswith('"') else name
+
+
+def quote(name: str) -> str:
+    """Spell a symbol name the way LLVM prints it after `@`."""
+    if re.fullmatch(r'[-a-zA-Z$._][-a-zA-Z$._0-9]*', name):
+        return name
+    return '"' + name + '"'
+
+
+def global_refs(text: str) -> list[str]:
+    """Every `@name` referenced in `text`, unquoted, in order of appearance."""
+    return [unquote(m.group(1)) for m in GLOBAL_REF.finditer(text) if m.group(1)]
+
+
+def md_refs(text: str) -> list[int]:
+    return [int(m.group(1)) for m in MD_REF.finditer(text) if m.group(1)]
+
+
+def attr_refs(text: str) -> list[int]:
+    return [int(m.group(1)) for m in ATTR_REF.finditer(text) if m.group(1)]
+
+
+def substitute(text: str, symbols: dict[str, str] | None = None,
+               mds: dict[int, int] | None = None,
+               attrs: dict[int, int] | None = None) -> str:
+    """Rename `@sym`, `!N` and `#N` references through the given maps."""
+    def repl(m: re.Match) -> str:
+        tok = m.group(0)
+        head = tok[0]
+        if head == "@" and symbols:
+            new = symbols.get(unquote(tok[1:]))
+            return tok if new is None else "@" + quote(new)
+        if head == "!" and mds is not None:
+            new = mds.get(int(tok[1:]))
+            return tok if new is None else "!" + str(new)
+        if head == "#" and attrs is not None:
+            new = attrs.get(int(tok[1:]))
+            return tok if new is None else "#" + str(new)
+        return tok
+    return TOKEN.sub(repl, text)
+
+
+@dataclass
+class Entity:
+    """One top-level entity of a printed module."""
+    kind: str          # define | declare | global | alias | type | comdat | attrs | md | named_md | header | asm
+    name: str          # symbol / type / comdat name, or the number of `#N` / `!N`
+    text: str
+
+
+@dataclass
+class ModuleText:
+    header: list[str] = field(default_factory=list)
+    types: dict[str, Entity] = field(default_factory=dict)
+    comdats: dict[str, Entity] = field(default_factory=dict)
+    globals: dict[str, Entity] = field(default_factory=dict)   # variables and aliases
+    functions: dict[str, Entity] = field(default_factory=dict)  # defines and declares
+    attrs: dict[int, str] = field(default_factory=dict)
+    mds: dict[int, str] = field(default_factory=dict)
+    named_mds: list[str] = field(default_factory=list)
+    order: list[tuple[str, str]] = field(default_factory=list)   # (table, key) in printed order
+
+    def render(self) -> str:
+        out = list(self.header)
+        for table, key in self.order:
+            out.append(getattr(self, table)[key].text)
+        out.extend(f"attributes #{n} = {t}" for n, t in sorted(self.attrs.items()))
+        out.extend(self.named_mds)
+        out.extend(f"!{n} = {t}" for n, t in sorted(self.mds.items()))
+        return "\n".join(out) + "\n"
+
+
+def _first_name(line: str, sigil: str) -> str:
+    m = re.match(re.escape(sigil) + "(" + NAME + ")", line)
+    return unquote(m.group(1)) if m else ""
+
+
+def split_module(text: str) -> ModuleText:
+    """Split LLVM's printed form of a module into its top-level entities."""
+    mod = ModuleText()
+    lines = text.split("\n")
+    i, n = 0, len(lines)
+    while i < n:
+        line = lines[i]
+        i += 1
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith("define "):
+            body = [line]
+            while i < n and lines[i] != "}":
+                body.append(lines[i])
+                i += 1
+            body.append("}")
+            i += 1
+            name = unquote(HEAD_NAME.search(line).group(1))
+            mod.functions[name] = Entity("define", name, "\n".join(body))
+            mod.order.append(("functions", name))
+        elif line.startswith("declare "):
+            name = unquote(HEAD_NAME.search(line).group(1))
+            mod.functions[name] = Entity("declare", name, line)
+            mod.order.append(("functions", name))
+        elif line.startswith("@"):
+            name = _first_name(line, "@")
+            kind = "alias" if re.search(r"= .*?\b(alias|ifunc)\b", line.split(",")[0]) else "global"
+            mod.globals[name] = Entity(kind, name, line)
+            mod.order.append(("globals", name))
+        elif line.startswith("%"):
+            name = _first_name(line, "%")
+            mod.types[name] = Entity("type", name, line)
+            mod.order.append(("types", name))
+        elif line.startswith("$"):
+            name = _first_name(line, "$")
+            mod.comdats[name] = Entity("comdat", name, line)
+            mod.order.append(("comdats", name))
+        elif line.startswith("attributes #"):
+            num, _, rest = line[len("attributes #"):].partition(" = ")
+            mod.attrs[int(num)] = rest
+        elif re.match(r"![0-9]+ = ", line):
+            num, _, rest = line[1:].partition(" = ")
+            mod.mds[int(num)] = rest
+        elif line.startswith("!"):
+            mod.named_mds.append(line)
+        else:
+            mod.header.append(line)
+    return mod
+
+
+def define_head(define_text: str) -> str:
+    """The `define ... {` line of a function definition."""
+    return define_text.split("\n", 1)[0]
+
+
+def linkage_of(head: str) -> str:
+    """Linkage keyword of a `define`/`declare`/`@g = ...` line ('external' if none)."""
+    words = head.split("(")[0].split()
+    for w in words:
+        if w in LINKAGES:
+            return w
+    return "external"
+
+
+def visibility_of(head: str) -> str:
+    words = head.split("(")[0].split()
+    for w in words:
+        if w in VISIBILITIES:
+            return w
+    return "default"
+
+
+def set_linkage(line: str, name: str, keyword: str, visibility: str | None = None) -> str:
+    """Rewrite the linkage (and optionally visibility) of a define/declare/global line.
+
+    `keyword` is a linkage word, or "" for plain external. Local linkage drops
+    any visibility, which LLVM rejects on locals. Only the words in front of
+    the symbol name (functions) or in front of `global`/`constant` (variables)
+    are touched.
+    """
+    if line.startswith("@"):
+        eq = line.index(" = ") + 3
+        m = re.search(r"\b(global|constant|alias|ifunc)\b", line[eq:])
+        lead, prefix, rest = line[:eq], line[eq:eq + m.start()], line[eq + m.start():]
+        words = prefix.split()
+        insert_at = 0
+    else:
+        at = line.index("@" + quote(name) + "(")
+        lead, prefix, rest = "", line[:at], line[at:]
+        words = prefix.split()
+        insert_at = 1
+    words = [w for w in words if w not in LINKAGES]
+    if keyword in LOCAL_LINKAGES or visibility is not None:
+        words = [w for w in words if w not in VISIBILITIES and w not in ("dso_local", "dso_preemptable")]
+    if visibility and visibility != "default" and keyword not in LOCAL_LINKAGES:
+        words.insert(insert_at, visibility)
+    if keyword:
+        words.insert(insert_at, keyword)
+    return lead + " ".join(words) + (" " if words else "") + rest
+
+
+def drop_comdat(head: str) -> str:
+    head = re.sub(r",?\s*comdat(\(\$" + NAME + r"\))?", "", head)
+    head = re.sub(r",?\s*(section|partition) \"[^\"]*\"", "", head)
+    return head

@@ -1,0 +1,64 @@
+"""Backend keys: everything a module's backend reads, as named components.
+
+The digest of the components names the cached object. The components of the
+last build are kept so that the reason for a module's state is a diff of two
+records rather than a guess.
+"""
+
+from __future__ import annotations
+
+from .fragment import digest
+from .llvm_env import VERSION
+from .thinlink import ModulePlan
+
+KEY_FORMAT = 1
+
+
+def components(own_hash: str, plan: ModulePlan, options: dict) -> dict:
+    return {
+        "format": KEY_FORMAT,
+        "llvm": VERSION,
+        "options": options,
+        "own": own_hash,
+        "imports": [[i.name, i.exporter, i.hash] for i in plan.imports],
+        "promote": plan.promote,
+        "internalize": plan.internalize,
+        "resolution": [list(r) for r in plan.resolution],
+    }
+
+
+def key_digest(comps: dict) -> str:
+    return digest(comps)
+
+
+def _set_diff(label: str, old: list, new: list) -> list[str]:
+    old_s, new_s = {str(x) for x in old}, {str(x) for x in new}
+    out = [f"{label} +{x}" for x in sorted(new_s - old_s)]
+    out += [f"{label} -{x}" for x in sorted(old_s - new_s)]
+    return out
+
+
+def explain(old: dict | None, new: dict) -> list[str]:
+    """Readable differences between two key records, most telling first."""
+    if old is None:
+        return ["new module"]
+    reasons = []
+    if old.get("own") != new["own"]:
+        reasons.append("own bitcode changed")
+    for field in ("format", "llvm", "options"):
+        if old.get(field) != new[field]:
+            reasons.append(f"{field} changed")
+    old_imp = {i[0]: i for i in old.get("imports", [])}
+    new_imp = {i[0]: i for i in new["imports"]}
+    for name in sorted(set(old_imp) | set(new_imp)):
+        o, n = old_imp.get(name), new_imp.get(name)
+        if o is None:
+            reasons.append(f"now imports {n[1]}::{name}")
+        elif n is None:
+            reasons.append(f"no longer imports {o[1]}::{name}")
+        elif o != n:
+            reasons.append(f"imported {n[1]}::{name} changed")
+    reasons += _set_diff("promote", old.get("promote", []), new["promote"])
+    reasons += _set_diff("internalize", old.get("internalize", []), new["internalize"])
+    reasons += _set_diff("resolution", old.get("resolution", []), new["resolution"])
+    return reasons

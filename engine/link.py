@@ -1,0 +1,42 @@
+"""The final link: native objects -> executable, with the system `cc`.
+
+The executable is written under a temporary name and renamed into place, so
+the last good one stays runnable until a new one is complete.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+from .errors import ConfigError
+
+
+class LinkFailed(Exception):
+    pass
+
+
+def find_cc() -> str:
+    cc = os.environ.get("CC") or "cc"
+    path = shutil.which(cc)
+    if path is None:
+        raise ConfigError(f"no C compiler driver {cc!r} on PATH (install gcc or clang, e.g. `apt-get install gcc`)")
+    return path
+
+
+async def link(objects: list[Path], output: Path, args: list[str]) -> str:
+    """Link; returns the linker's output text, raises LinkFailed."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    proc = await asyncio.create_subprocess_exec(
+        find_cc(), "-o", str(tmp), *map(str, objects), *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    out, _ = await proc.communicate()
+    text = out.decode("utf-8", "replace")
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise LinkFailed(text.strip() or f"cc exited with {proc.returncode}")
+    os.replace(tmp, output)
+    return text

@@ -1,0 +1,74 @@
+"""LLVM inside one process: initialisation, target machines, pipelines.
+
+Every worker initialises LLVM itself (it is per process state), and target
+machines are cached per (triple, opt level) for the life of the worker.
+Objects are emitted for the generic CPU of the triple with PIC relocations,
+so they do not depend on the machine that built them and link with `-pie`.
+"""
+
+from __future__ import annotations
+
+import llvmlite
+import llvmlite.binding as llvm
+
+from .errors import TaskFailed
+
+_machines: dict[tuple[str, int], "llvm.TargetMachine"] = {}
+_ready = False
+
+VERSION = f"llvmlite {llvmlite.__version__} / LLVM {'.'.join(map(str, llvm.llvm_version_info))}"
+
+
+def init() -> None:
+    global _ready
+    if not _ready:
+        llvm.initialize_native_target()
+        llvm.initialize_native_asmprinter()
+        _ready = True
+
+
+def host_triple() -> str:
+    init()
+    return llvm.get_default_triple()
+
+
+def machine(triple: str, opt: int):
+    init()
+    key = (triple, opt)
+    if key not in _machines:
+        try:
+            target = llvm.Target.from_triple(triple)
+        except RuntimeError as e:
+            raise TaskFailed(f"unknown target {triple!r}: {e}") from None
+        _machines[key] = target.create_target_machine(opt=opt, reloc="pic", codemodel="default")
+    return _machines[key]
+
+
+def datalayout(triple: str) -> str:
+    return str(machine(triple, 2).target_data)
+
+
+def verify(mod) -> None:
+    try:
+        mod.verify()
+    except RuntimeError as e:
+        raise TaskFailed(f"module does not verify: {str(e).strip()}") from None
+
+
+def optimize(mod, triple: str, opt: int, prelink: bool = False) -> None:
+    """Run LLVM's per-module pipeline at `opt`.
+
+    The pre-link run leaves loop vectorisation and unrolling to the backend,
+    as LLVM's ThinLTO pre-link pipeline does.
+    """
+    pto = llvm.create_pipeline_tuning_options(speed_level=opt)
+    if prelink:
+        pto.loop_vectorization = False
+        pto.slp_vectorization = False
+        pto.loop_unrolling = False
+    pb = llvm.create_pass_builder(machine(triple, opt), pto)
+    pb.getModulePassManager().run(mod, pb)
+
+
+def emit_object(mod, triple: str, opt: int) -> bytes:
+    return machine(triple, opt).emit_object(mod)

@@ -1,0 +1,72 @@
+"""The backend interface the scheduler talks to: run a task, get its result or
+one of three errors (TaskFailed, WorkerCrashed, asyncio.CancelledError).
+
+Implemented on a process pool (forkserver: fork is deadlock-prone next to
+threads, and llvmlite serialises every call behind one lock so threads would
+give no parallelism). A task that breaks the pool is retried alone in a
+one-off process, so that the tasks running beside it are not blamed; if it
+breaks that process too, it is the culprit and fails with WorkerCrashed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+from . import llvm_env
+from .errors import WorkerCrashed
+
+
+@dataclass
+class TaskResult:
+    value: object
+    worker: int
+    start: float
+    end: float
+
+
+def _timed(fn, args):
+    start = time.time()
+    value = fn(*args)
+    return value, os.getpid(), start, time.time()
+
+
+class TaskPool:
+    def __init__(self, jobs: int):
+        self.jobs = max(1, jobs)
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._executor = self._new(self.jobs)
+
+    def _new(self, workers: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=llvm_env.init)
+
+    async def run(self, fn, *args) -> TaskResult:
+        loop = asyncio.get_running_loop()
+        executor = self._executor
+        try:
+            return TaskResult(*await loop.run_in_executor(executor, _timed, fn, args))
+        except BrokenProcessPool:
+            if executor is self._executor:
+                self._executor = self._new(self.jobs)
+                executor.shutdown(wait=False, cancel_futures=True)
+        alone = self._new(1)
+        try:
+            return TaskResult(*await loop.run_in_executor(alone, _timed, fn, args))
+        except BrokenProcessPool:
+            raise WorkerCrashed("the worker process died (LLVM abort, signal or out of memory)") from None
+        finally:
+            alone.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def kill(self) -> None:
+        """End every worker now (interrupt): no orphans, no waiting on LLVM."""
+        for proc in list(getattr(self._executor, "_processes", {}).values()):
+            proc.kill()
+        self._executor.shutdown(wait=False, cancel_futures=True)

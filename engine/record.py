@@ -1,0 +1,44 @@
+"""The verifying trace: what the last build did, per module.
+
+Kept in `<build dir>/state.json`. It holds the key components (not just the
+digest) of every module, so a module's state can be explained as a diff, and
+what the final link consumed, so an unchanged link is skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from .cache import atomic_write
+
+FILE = "state.json"
+
+
+@dataclass
+class ModuleRecord:
+    components: dict
+    digest: str
+    own: str
+
+
+@dataclass
+class Record:
+    modules: dict[str, ModuleRecord] = field(default_factory=dict)
+    link_inputs: str | None = None
+    exe_sha: str | None = None
+
+
+def load(build_dir: Path) -> Record:
+    try:
+        data = orjson.loads((build_dir / FILE).read_bytes())
+        return Record({k: ModuleRecord(**v) for k, v in data["modules"].items()},
+                      data.get("link_inputs"), data.get("exe_sha"))
+    except (OSError, ValueError, KeyError, TypeError):
+        return Record()        # no trace, or a damaged one: nothing is trusted, everything is checked
+
+
+def save(build_dir: Path, rec: Record) -> None:
+    atomic_write(build_dir / FILE, orjson.dumps(asdict(rec), option=orjson.OPT_SORT_KEYS))

@@ -1,0 +1,60 @@
+"""Headless front-end: the event stream as human lines or `--json` lines.
+
+Human form: one line per build, one per module that was not reused, every
+diagnostic. JSON form: every event, one orjson object per line, flushed as it
+happens, and nothing else on stdout.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
+                     ModuleState)
+
+COLOURS = {"rebuilt": "33", "reimported": "36", "reused": "2", "failed": "31", "removed": "35"}
+SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−"}
+
+
+class Printer:
+    def __init__(self, json: bool, stream=None):
+        self.json = json
+        self.out = stream or sys.stdout
+        self.colour = (not json and self.out.isatty() and "NO_COLOR" not in os.environ)
+
+    def _c(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
+
+    def __call__(self, ev: Event) -> None:
+        if self.json:
+            self.out.buffer.write(ev.to_json() + b"\n") if hasattr(self.out, "buffer") \
+                else self.out.write(ev.to_json().decode() + "\n")
+            self.out.flush()
+            return
+        line = self.human(ev)
+        if line is not None:
+            print(line, file=self.out, flush=True)
+
+    def human(self, ev: Event) -> str | None:
+        if isinstance(ev, BuildStarted):
+            what = ", ".join(ev.trigger[:3]) + (" …" if len(ev.trigger) > 3 else "")
+            return f"build {ev.generation}" + (f" ({what})" if what else "")
+        if isinstance(ev, ModuleState) and ev.state in ("rebuilt", "reimported", "removed"):
+            why = "; ".join(ev.why[:3]) + (" …" if len(ev.why) > 3 else "")
+            sym = SYMBOLS[ev.state]
+            return f"  {self._c(COLOURS[ev.state], f'{sym} {ev.state:<10}')} {ev.module}" + \
+                (f"  ({why})" if why else "")
+        if isinstance(ev, Diagnostic):
+            loc = ev.location()
+            return self._c("31", f"{ev.level}: ") + (f"{loc}: " if loc else "") + ev.message
+        if isinstance(ev, LinkFinished) and not ev.skipped:
+            return f"  linked {ev.output} in {ev.seconds:.2f}s"
+        if isinstance(ev, BuildFinished):
+            counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n)
+            status = self._c("32", "ok") if ev.ok else self._c("31", "FAILED")
+            if ev.superseded:
+                status = "superseded"
+            return f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts or 'nothing to do'}" + \
+                f" ({ev.backend_jobs} backend jobs)"
+        return None

@@ -1,0 +1,255 @@
+"""One build: emission -> thin link -> backends -> final link, as events.
+
+The scheduler decides what runs; the tasks themselves (emit, backend) are pure
+functions in worker processes, and the verifying trace is the record of the
+last build (`record.py`): a module's cached object is reused only when the
+digest of its key components names it in the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+from . import backend, emit, keys, llvm_env, record
+from .cache import Cache, atomic_write
+from .errors import ConfigError, TaskFailed, WorkerCrashed
+from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
+                     ModuleState, TaskFinished)
+from .fragment import digest
+from .link import LinkFailed, find_cc, link
+from .pool import TaskPool
+from .summary import ModuleSummary
+from .thinlink import ModulePlan, thin_link
+from .workspace import ModuleSource, Workspace, load
+
+EMIT_FORMAT = 1
+PRELINK_OPT = 2
+
+
+@dataclass
+class Emitted:
+    source: ModuleSource
+    key: str
+    own: str                     # sha256 of the pre-link bitcode
+    summary: ModuleSummary
+    fragments: dict = field(default_factory=dict)
+
+
+class Build:
+    """The state of one build generation."""
+
+    def __init__(self, ws: Workspace, pool: TaskPool, sink: Callable[[Event], None], generation: int):
+        self.ws = ws
+        self.pool = pool
+        self.sink = sink
+        self.gen = generation
+        self.cache = Cache(ws.build_dir / "cache")
+        self.triple = ws.target or llvm_env.host_triple()
+        self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
+                          "prelink_opt": PRELINK_OPT}
+        self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": ""}
+        self.failed: dict[str, str] = {}
+        self.final: dict[str, int] = {}
+        self.backend_jobs = 0
+
+    def state(self, src: ModuleSource, state: str, **kw) -> None:
+        if state in FINAL_STATES:
+            self.final[state] = self.final.get(state, 0) + 1
+        self.sink(ModuleState(self.gen, src.id, src.crate, state, **kw))
+
+    def fail(self, src: ModuleSource, message: str, line: int | None = None, col: int | None = None) -> None:
+        self.failed[src.id] = message
+        self.sink(Diagnostic(self.gen, "error", message, module=src.id,
+                             file=str(src.path.relative_to(self.ws.root)), line=line, col=col))
+        self.state(src, "failed", why=[message])
+
+    def task_done(self, src: ModuleSource, phase: str, res) -> None:
+        self.sink(TaskFinished(self.gen, src.id, phase, res.worker, res.start, res.end - res.start))
+
+    # -- emission ------------------------------------------------------------
+    def emission_key(self, src: ModuleSource, data: bytes) -> str:
+        return digest({"format": EMIT_FORMAT, "llvm": llvm_env.VERSION, "id": src.id,
+                       "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
+                       "opts": self.emit_opts})
+
+    async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
+        try:
+            data = src.path.read_bytes()
+        except OSError as e:
+            self.fail(src, f"cannot read: {e.strerror}")
+            return None
+        key = self.emission_key(src, data)
+        blob = None if force else self.cache.get("emit", key)
+        if blob is not None and self.cache.has("bc", key):
+            meta = orjson.loads(blob)
+            return Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"]), meta["fragments"])
+        self.state(src, "emitting")
+        try:
+            res = await self.pool.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
+        except TaskFailed as e:
+            self.fail(src, e.message, e.line, e.col)
+            return None
+        except WorkerCrashed as e:
+            self.fail(src, str(e))
+            return None
+        self.task_done(src, "emit", res)
+        out = res.value
+        own = hashlib.sha256(out["bitcode"]).hexdigest()
+        self.cache.put("bc", key, out["bitcode"])
+        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"],
+                                                  "fragments": out["fragments"]}))
+        return Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]), out["fragments"])
+
+    async def bitcode(self, em: Emitted) -> bytes | None:
+        data = self.cache.get("bc", em.key)
+        if data is None:                      # damaged entry: emit again, deterministically
+            again = await self.emit(em.source, force=True)
+            data = again and self.cache.get("bc", again.key)
+        return data
+
+    # -- backends --------------------------------------------------------------
+    async def backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest_: str,
+                      emitted: dict[str, Emitted], state: str) -> bytes | None:
+        src = em.source
+        self.state(src, "optimizing")
+        bc = await self.bitcode(em)
+        if bc is None:
+            return None
+        frags = [emitted[i.exporter].fragments[i.source_name] for i in plan.imports]
+        self.backend_jobs += 1
+        try:
+            res = await self.pool.run(backend.run_backend, src.id, bc, plan.backend_plan(),
+                                      frags, self.backend_opts)
+        except TaskFailed as e:
+            self.fail(src, f"backend: {e.message}")
+            return None
+        except WorkerCrashed as e:
+            self.fail(src, f"backend: {e}")
+            return None
+        self.task_done(src, "backend", res)
+        obj = res.value["object"]
+        self.cache.put("obj", digest_, obj)
+        return obj
+
+
+def object_path(ws: Workspace, mid: str) -> Path:
+    return ws.build_dir / "objects" / (mid.replace("::", ".") + ".o")
+
+
+async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
+                    trigger: list[str] | None = None) -> BuildFinished:
+    t0 = time.monotonic()
+    phases: dict[str, float] = {}
+    sink(BuildStarted(generation, trigger or [], str(root)))
+
+    def finish(ok: bool, counts: dict, jobs: int = 0, output: str | None = None) -> BuildFinished:
+        ev = BuildFinished(generation, ok, counts, round(time.monotonic() - t0, 4),
+                           {k: round(v, 4) for k, v in phases.items()}, jobs, output)
+        sink(ev)
+        return ev
+
+    try:
+        ws = load(root)
+        b = Build(ws, pool, sink, generation)
+    except (ConfigError, TaskFailed) as e:
+        sink(Diagnostic(generation, "error", str(e), file=str(Path(root) / "thinwatch.toml")))
+        return finish(False, {})
+    ws.build_dir.mkdir(mode=0o700, exist_ok=True)
+    prev = record.load(ws.build_dir)
+    sources = ws.modules()
+    for src in sources:
+        b.state(src, "pending")
+
+    t = time.monotonic()
+    results = await asyncio.gather(*(b.emit(src) for src in sources))
+    emitted = {em.source.id: em for em in results if em is not None}
+    phases["emit"] = time.monotonic() - t
+
+    t = time.monotonic()
+    plans = thin_link({mid: em.summary for mid, em in emitted.items()}, set(ws.entry))
+    phases["thinlink"] = time.monotonic() - t
+
+    t = time.monotonic()
+    new_record = record.Record(modules={mid: m for mid, m in prev.modules.items() if mid in b.failed})
+
+    async def finish_module(mid: str) -> None:
+        em, plan = emitted[mid], plans[mid]
+        comps = keys.components(em.own, plan, b.backend_opts)
+        d = keys.key_digest(comps)
+        old = prev.modules.get(mid)
+        path = object_path(ws, mid)
+        if b.cache.has("obj", d):
+            state, why = "reused", []
+            fresh = old is not None and old.digest == d and path.is_file()
+            obj = None if fresh else b.cache.get("obj", d)
+            if not fresh and obj is None:      # entry failed verification: rebuild it
+                state = "rebuilt" if old is None or old.own != em.own else "reimported"
+        else:
+            state, fresh, obj = ("rebuilt" if old is None or old.own != em.own else "reimported"), False, None
+        if state != "reused":
+            why = keys.explain(old.components if old else None, comps)
+            obj = await b.backend(em, plan, comps, d, emitted, state)
+            if obj is None:
+                return
+        if not fresh:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(path, obj)
+        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own)
+        b.state(em.source, state, why=why if state != "reused" else [],
+                imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
+                exported_to=plan.exported_to, promoted=plan.promote,
+                internalized=plan.internalize, object_size=path.stat().st_size)
+
+    await asyncio.gather(*(finish_module(mid) for mid in sorted(emitted)))
+    phases["backend"] = time.monotonic() - t
+
+    current = {src.id for src in sources}
+    for mid in sorted(set(prev.modules) - current):
+        object_path(ws, mid).unlink(missing_ok=True)
+        b.sink(ModuleState(generation, mid, mid.split("::")[0], "removed"))
+        b.final["removed"] = b.final.get("removed", 0) + 1
+
+    output = None
+    new_record.link_inputs, new_record.exe_sha = prev.link_inputs, prev.exe_sha
+    if not b.failed:
+        t = time.monotonic()
+        output = await _link(ws, b, prev, new_record, sorted(emitted))
+        phases["link"] = time.monotonic() - t
+    record.save(ws.build_dir, new_record)
+    counts = {s: b.final.get(s, 0) for s in FINAL_STATES}
+    return finish(not b.failed, counts, b.backend_jobs, output)
+
+
+def _sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+async def _link(ws: Workspace, b: Build, prev: record.Record, new: record.Record,
+                modules: list[str]) -> str | None:
+    """Link unless the inputs and the executable are what the last link left."""
+    exe = ws.output_path
+    inputs = digest({"objects": [[m, new.modules[m].digest] for m in modules],
+                     "args": ws.libs, "cc": find_cc()})
+    skipped = inputs == prev.link_inputs and prev.exe_sha is not None and _sha(exe) == prev.exe_sha
+    t = time.monotonic()
+    if not skipped:
+        try:
+            await link([object_path(ws, m) for m in modules], exe, ws.libs)
+        except LinkFailed as e:
+            b.failed["<link>"] = str(e)
+            b.sink(Diagnostic(b.gen, "error", f"link failed:\n{e}"))
+            return None
+        new.exe_sha = _sha(exe)
+    new.link_inputs = inputs
+    b.sink(LinkFinished(b.gen, str(exe), skipped, round(time.monotonic() - t, 4)))
+    return str(exe)

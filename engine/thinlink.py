@@ -1,0 +1,146 @@
+"""The thin link: whole-program decisions from summaries alone.
+
+Pure Python over `ModuleSummary` values, in the engine process. Produces, per
+module, the imports it takes and the plan its backend applies (promotion,
+internalization, resolution of linkonce/weak copies). Every decision is
+deterministic in the summaries and the preserve set: modules are visited in
+sorted order and every list is sorted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+from .fragment import promoted_name
+from .summary import FunctionSummary, ModuleSummary
+
+IMPORT_INSTR_LIMIT = 100
+IMPORT_DECAY = 0.7
+ODR = ("linkonce_odr", "weak_odr")
+OVERRIDABLE = ("linkonce", "weak", "linkonce_odr", "weak_odr", "common")
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str           # name in the importer (promoted name for a local)
+    exporter: str       # module id
+    source_name: str    # name in the exporter
+    hash: str           # fragment hash
+
+
+@dataclass
+class ModulePlan:
+    imports: list[Import] = field(default_factory=list)
+    promote: list[str] = field(default_factory=list)
+    internalize: list[str] = field(default_factory=list)
+    resolution: list[tuple[str, str]] = field(default_factory=list)
+    exported_to: list[str] = field(default_factory=list)   # "importer: fn" pairs, for display
+
+    def backend_plan(self) -> dict:
+        return {"promote": self.promote, "internalize": self.internalize,
+                "resolution": [list(r) for r in self.resolution]}
+
+
+class Index:
+    """Who defines what, after resolution."""
+
+    def __init__(self, summaries: dict[str, ModuleSummary]):
+        self.summaries = summaries
+        self.prevailing: dict[str, str] = {}
+        self.copies: dict[str, list[str]] = defaultdict(list)
+        self.locals: dict[str, tuple[str, str]] = {}
+        for mid in sorted(summaries):
+            s = summaries[mid]
+            defs = [(n, f.linkage) for n, f in s.functions.items()] + list(s.variables.items())
+            for name, linkage in defs:
+                if linkage in ("private", "internal"):
+                    self.locals[promoted_name(name, mid)] = (mid, name)
+                elif linkage not in ("available_externally", "appending"):
+                    self.copies[name].append(mid)
+        for name, mids in self.copies.items():
+            strong = [m for m in mids if self.linkage(m, name) not in OVERRIDABLE]
+            self.prevailing[name] = (strong or mids)[0]
+
+    def linkage(self, mid: str, name: str) -> str:
+        s = self.summaries[mid]
+        f = s.functions.get(name)
+        return f.linkage if f else s.variables[name]
+
+    def function(self, name: str) -> tuple[str, str, FunctionSummary] | None:
+        """(module, name there, summary) of the definition a call to `name` reaches."""
+        if name in self.locals:
+            mid, orig = self.locals[name]
+        elif name in self.prevailing:
+            mid, orig = self.prevailing[name], name
+        else:
+            return None
+        f = self.summaries[mid].functions.get(orig)
+        return (mid, orig, f) if f else None
+
+
+def _select_imports(index: Index, mid: str) -> list[Import]:
+    own = index.summaries[mid].functions
+    work = deque()
+    for name in sorted(own):
+        if own[name].linkage != "available_externally":
+            work.extend((c, float(IMPORT_INSTR_LIMIT)) for c in own[name].callees)
+    chosen: dict[str, Import] = {}
+    while work:
+        callee, limit = work.popleft()
+        if callee in chosen or callee in own:
+            continue
+        found = index.function(callee)
+        if found is None:
+            continue
+        exporter, orig, f = found
+        if exporter == mid or f.hash is None or f.insts > limit:
+            continue
+        chosen[callee] = Import(callee, exporter, orig, f.hash)
+        work.extend((c, limit * IMPORT_DECAY) for c in f.callees)
+    return sorted(chosen.values(), key=lambda i: (i.exporter, i.name))
+
+
+def thin_link(summaries: dict[str, ModuleSummary], preserve: set[str]) -> dict[str, ModulePlan]:
+    index = Index(summaries)
+    plans = {mid: ModulePlan() for mid in summaries}
+    referenced_by: dict[str, set[str]] = defaultdict(set)
+    promote: dict[str, set[str]] = defaultdict(set)
+    for mid in sorted(summaries):
+        s = summaries[mid]
+        for name in s.undefined:
+            referenced_by[name].add(mid)
+        plans[mid].imports = _select_imports(index, mid)
+        for imp in plans[mid].imports:
+            f = summaries[imp.exporter].functions[imp.source_name]
+            promote[imp.exporter].update(f.promote)
+            for dep in f.deps:
+                referenced_by[dep].add(mid)
+            plans[imp.exporter].exported_to.append(f"{mid}: {imp.source_name}")
+
+    for name, mids in index.copies.items():
+        winner = index.prevailing[name]
+        for mid in mids:
+            if mid == winner:
+                continue
+            referenced_by[name].add(mid)
+            is_fn = name in summaries[mid].functions
+            action = "available_externally" if is_fn and index.linkage(mid, name) in ODR else "declare"
+            plans[mid].resolution.append((name, action))
+
+    for mid, s in summaries.items():
+        plan = plans[mid]
+        plan.promote = sorted(promote[mid])
+        keep = preserve | set(s.preserved)
+        for name in sorted(set(s.functions) | set(s.variables)):
+            if index.prevailing.get(name) != mid or name.startswith("llvm.") or name in keep:
+                continue
+            others = referenced_by[name] - {mid}
+            linkage = index.linkage(mid, name)
+            if not others:
+                plan.internalize.append(name)
+            elif linkage in ("linkonce_odr", "linkonce"):
+                plan.resolution.append((name, linkage.replace("linkonce", "weak")))
+        plan.resolution.sort()
+        plan.exported_to.sort()
+    return plans

@@ -1,0 +1,114 @@
+"""A workspace: its manifest (`thinwatch.toml`) and the modules it names.
+
+    [build]
+    output = "sample"      # executable, written to .thinwatch/out/<output>
+    entry = ["main"]       # symbols kept external (never internalized)
+    opt_level = 2          # backend pipeline, 0-3
+    libs = ["-lm"]         # extra arguments for the final `cc` link
+    target = ""            # target triple; empty = the host's
+    run = []               # optional command to run the built program
+
+    [crates]
+    core = "core"          # crate name = directory of its .ll / .bc modules
+
+A module's id is `<crate>::<path below the crate dir without suffix>`, with
+`/` spelled `::`: stable across edits, so promotion names and cache records
+survive them.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import ConfigError
+
+MANIFEST = "thinwatch.toml"
+BUILD_DIR = ".thinwatch"
+SUFFIXES = (".ll", ".bc")
+
+
+@dataclass(frozen=True)
+class ModuleSource:
+    id: str
+    crate: str
+    path: Path
+    is_bitcode: bool
+
+
+@dataclass
+class Workspace:
+    root: Path
+    output: str
+    entry: list[str]
+    opt_level: int
+    libs: list[str]
+    target: str
+    crates: dict[str, Path]
+    run: list[str] = field(default_factory=list)
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / BUILD_DIR
+
+    @property
+    def output_path(self) -> Path:
+        return self.build_dir / "out" / self.output
+
+    def modules(self) -> list[ModuleSource]:
+        found = []
+        for crate, directory in sorted(self.crates.items()):
+            for path in sorted(directory.rglob("*")):
+                if path.suffix not in SUFFIXES or not path.is_file() or path.name.startswith("."):
+                    continue
+                rel = path.relative_to(directory).with_suffix("")
+                mid = crate + "::" + "::".join(rel.parts)
+                found.append(ModuleSource(mid, crate, path, path.suffix == ".bc"))
+        return found
+
+
+def _expect(value, kind, what: str):
+    if not isinstance(value, kind):
+        raise ConfigError(f"{MANIFEST}: {what} must be {kind.__name__ if isinstance(kind, type) else kind}")
+    return value
+
+
+def load(root: Path) -> Workspace:
+    root = Path(root).resolve()
+    manifest = root / MANIFEST
+    try:
+        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"no {MANIFEST} in {root}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{manifest}: {e}") from None
+    build = _expect(data.get("build", {}), dict, "[build]")
+    crates = _expect(data.get("crates", {}), dict, "[crates]")
+    if not crates:
+        raise ConfigError(f"{manifest}: [crates] names no crate")
+    dirs = {}
+    for name, rel in crates.items():
+        _expect(rel, str, f"crates.{name}")
+        path = (root / rel).resolve()
+        if root != path and root not in path.parents:
+            raise ConfigError(f"{manifest}: crate {name!r} directory {rel!r} is outside the workspace")
+        if not path.is_dir():
+            raise ConfigError(f"{manifest}: crate {name!r} directory {rel!r} does not exist")
+        dirs[name] = path
+    output = _expect(build.get("output", "a.out"), str, "build.output")
+    if not output or "/" in output or output.startswith("."):
+        raise ConfigError(f"{manifest}: build.output must be a plain file name")
+    opt = _expect(build.get("opt_level", 2), int, "build.opt_level")
+    if not 0 <= opt <= 3:
+        raise ConfigError(f"{manifest}: build.opt_level must be 0 to 3")
+    return Workspace(
+        root=root,
+        output=output,
+        entry=list(_expect(build.get("entry", ["main"]), list, "build.entry")),
+        opt_level=opt,
+        libs=list(_expect(build.get("libs", []), list, "build.libs")),
+        target=_expect(build.get("target", ""), str, "build.target"),
+        crates=dirs,
+        run=list(_expect(build.get("run", []), list, "build.run")),
+    )
