@@ -16,9 +16,12 @@ from .report import Printer
 from .scheduler import run_build
 
 
+COMMANDS = ("build", "watch")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thinwatch", description="Incremental ThinLTO in watch mode.")
-    p.add_argument("command", nargs="?", choices=("build", "watch"), default="watch",
+    p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
                    help="build: build once and exit; watch (default): build, then rebuild on every change")
     p.add_argument("workspace", nargs="?", default=".", help="workspace directory (default: .)")
     p.add_argument("--once", action="store_true", help="build once and exit")
@@ -40,7 +43,11 @@ async def _build_once(root: Path, jobs: int, printer: Printer) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in COMMANDS:
+        argv.insert(0, "watch")          # `thinwatch DIR` means `thinwatch watch DIR`
+    args = parser().parse_intermixed_args(argv)
     if args.jobs < 1:
         parser().error("-j must be at least 1")
     root = Path(args.workspace)

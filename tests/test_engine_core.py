@@ -1,0 +1,214 @@
+"""Engine core on the sample IR workspace: output, inlining, reuse, soundness."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import llvmlite.binding as llvm
+import orjson
+import pytest
+
+from conftest import (SAMPLE_IR, build, clean_outputs, edit, outputs, run_exe, thinwatch)
+from engine import llvm_env
+
+EXPECTED = """sum = 25
+pipeline = 54
+table[3] = 7
+edges = 21
+point = (3, 4)
+manhattan = 7
+clamp = 10
+counter = 4
+mix = 0x89afad46
+checksum = 0xbee04710
+crunch = 0x8e441d35
+"""
+
+
+def reference_build(ws: Path, out: Path) -> Path:
+    """Every module compiled on its own (no cross-module optimisation), cc-linked."""
+    triple = llvm_env.host_triple()
+    header = f'target triple = "{triple}"\ntarget datalayout = "{llvm_env.datalayout(triple)}"\n'
+    objs = []
+    for i, path in enumerate(sorted(ws.rglob("*.ll"))):
+        mod = llvm.parse_assembly(header + path.read_text(), llvm.create_context())
+        llvm_env.optimize(mod, triple, 2)
+        obj = out / f"{i}.o"
+        obj.write_bytes(llvm_env.emit_object(mod, triple, 2))
+        objs.append(str(obj))
+    exe = out / "reference"
+    subprocess.run(["cc", "-o", str(exe), *objs], check=True)
+    return exe
+
+
+def test_sample_prints_same_as_separate_compilation(ir_ws, tmp_path):
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert res.returncode == 0, res.stdout + res.stderr
+    got = run_exe(ir_ws / ".thinwatch" / "out" / "sample")
+    assert got == run_exe(reference_build(ir_ws, tmp_path)) == EXPECTED
+
+
+def undefined_symbols(obj: Path) -> set[str]:
+    out = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}
+
+
+def test_imported_callee_is_inlined(ir_ws, pool):
+    assert build(ir_ws, pool).finished.ok
+    main_obj = ir_ws / ".thinwatch" / "objects" / "app.main.o"
+    # Separately compiled, main calls these; after import they are inlined away.
+    for fn in ("point_manhattan", "sum_of_squares", "table_get", "report_int"):
+        assert fn not in undefined_symbols(main_obj), fn
+    # noinline is respected: mix_hash is not imported, so the call stays.
+    assert "mix_hash" in undefined_symbols(main_obj)
+    assert "printf" in undefined_symbols(main_obj)
+
+
+def test_noop_rebuild_reuses_everything(ir_ws, pool):
+    first = build(ir_ws, pool)
+    assert first.finished.ok and first.finished.backend_jobs == 9
+    again = build(ir_ws, pool)
+    assert set(again.states.values()) == {"reused"}
+    assert again.finished.backend_jobs == 0
+    assert again.finished.counts["reused"] == 9
+
+
+def importers_of(outcome, fn: str) -> set[str]:
+    return {m for m in outcome.states if any(i[0] == fn for i in outcome.final(m).imports)}
+
+
+def test_edit_imported_function_reimports_exactly_its_importers(ir_ws, pool):
+    first = build(ir_ws, pool)
+    importers = importers_of(first, "point_manhattan")
+    assert importers == {"app::main", "app::shapes"}
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    second = build(ir_ws, pool)
+    assert second.only("rebuilt") == {"core::geom"}
+    assert second.only("reimported") == importers
+    assert second.only("reused") == set(second.states) - importers - {"core::geom"}
+    assert any("imported core::geom::point_manhattan changed" in w
+               for w in second.final("app::shapes").why)
+
+
+def test_edit_function_nobody_imports_reruns_only_its_module(ir_ws, pool):
+    build(ir_ws, pool)
+    edit(ir_ws / "core/stats.ll", "define i32 @crunch(i32 %seed) {\nentry:\n",
+         "define i32 @crunch(i32 %seed) {\nentry:\n  %unused = add i32 %seed, 1\n")
+    edit(ir_ws / "core/stats.ll", "xor i32", "or i32")
+    second = build(ir_ws, pool)
+    assert second.only("rebuilt") == {"core::stats"}
+    assert second.only("reimported") == set()
+    assert second.finished.backend_jobs == 1
+
+
+def test_adding_unrelated_function_keeps_importers(ir_ws, pool):
+    build(ir_ws, pool)
+    geom = ir_ws / "core/geom.ll"
+    geom.write_text(geom.read_text().replace(
+        "; geom.c:6", "define i32 @point_unused(i32 %a) {\nentry:\n  %r = mul i32 %a, 7\n  ret i32 %r\n}\n\n; geom.c:6", 1))
+    second = build(ir_ws, pool)
+    assert second.only("rebuilt") == {"core::geom"}
+    assert second.only("reimported") == set()
+
+
+def test_comment_only_edit_reruns_nothing(ir_ws, pool):
+    build(ir_ws, pool)
+    edit(ir_ws / "core/math.ll", "; Private helper.", "; Private helper, squared.")
+    second = build(ir_ws, pool)
+    assert set(second.states.values()) == {"reused"}
+
+
+SOUNDNESS_EDITS = [
+    # (file, old, new): bodies, signatures, linkage, constants, added/removed functions
+    ("core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay"),
+    ("core/math.ll", "%r = mul i32 %x, %x", "%r = mul i32 %x, 3"),
+    ("core/table.ll", "i32 2, i32 3, i32 5", "i32 2, i32 4, i32 5"),
+    ("core/report.ll", 'c"%s = %d\\0A\\00"', 'c"%s : %d\\0A\\00"'),
+    ("core/math.ll", "define internal i32 @square", "define i32 @square"),
+    ("core/counter.ll", "@counter = internal global i32 0", "@counter = internal global i32 100"),
+    ("app/pipeline.ll", "%r = call i32 @clamp(i32 %sum, i32 0, i32 100)",
+     "%r = call i32 @clamp(i32 %sum, i32 0, i32 50)"),
+    ("core/math.ll", "define i32 @saturate_add(i32 %a, i32 %b) {\nentry:\n  %s = add i32 %a, %b",
+     "define i32 @saturate_add(i32 %a, i32 %b) {\nentry:\n  %s = mul i32 %a, %b"),
+    ("core/math.ll", "define linkonce_odr i32 @clamp", "define weak_odr i32 @clamp"),
+    ("core/geom.ll", "define void @point_init", "define void @point_reset(ptr %p) {\nentry:\n  ret void\n}\n\ndefine void @point_init"),
+    ("core/geom.ll", "define void @point_reset(ptr %p) {\nentry:\n  ret void\n}\n\n", ""),
+    ("core/math.ll", "define i32 @mix_hash(i32 %h, i32 %v) #0", "define i32 @mix_hash(i32 %h, i32 %v) #1"),
+]
+
+
+def test_incremental_equals_clean_after_every_edit(ir_ws, pool, tmp_path):
+    math = ir_ws / "core/math.ll"
+    math.write_text(math.read_text() + "\nattributes #1 = { nounwind }\n")
+    assert build(ir_ws, pool).finished.ok
+    for step, (file, old, new) in enumerate(SOUNDNESS_EDITS):
+        edit(ir_ws / file, old, new)
+        inc = build(ir_ws, pool)
+        assert inc.finished.ok, (step, inc.diagnostics)
+        assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path), f"step {step}: {file}"
+    # Modules come and go: a new module, then it is removed again.
+    extra = ir_ws / "core/extra.ll"
+    extra.write_text("define i32 @extra_one() {\n  ret i32 1\n}\n")
+    inc = build(ir_ws, pool)
+    assert inc.states["core::extra"] == "rebuilt"
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+    extra.unlink()
+    inc = build(ir_ws, pool)
+    assert inc.states["core::extra"] == "removed"
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_outputs_identical_across_job_counts(ir_ws, tmp_path):
+    other = tmp_path / "other"
+    import shutil
+    shutil.copytree(ir_ws, other)
+    assert thinwatch("build", "--once", "--no-tui", "-j", "1", str(ir_ws)).returncode == 0
+    assert thinwatch("build", "--once", "--no-tui", "-j", "4", str(other)).returncode == 0
+    assert outputs(ir_ws) == outputs(other)
+
+
+def test_malformed_module_fails_alone(ir_ws, pool):
+    assert build(ir_ws, pool).finished.ok
+    exe = ir_ws / ".thinwatch" / "out" / "sample"
+    good_exe = exe.read_bytes()
+    stats = ir_ws / "core/stats.ll"
+    good = stats.read_text()
+    lines = good.splitlines()
+    bad_line = next(i for i, line in enumerate(lines) if "xor i32" in line)
+    lines[bad_line] = lines[bad_line].replace("xor i32", "xor i32 i32")
+    stats.write_text("\n".join(lines) + "\n")
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+
+    res = thinwatch("build", "--once", "--no-tui", "--json", str(ir_ws))
+    assert res.returncode == 1
+    events = [orjson.loads(line) for line in res.stdout.splitlines()]
+    diags = [e for e in events if e["reason"] == "diagnostic"]
+    assert len(diags) == 1 and diags[0]["file"] == "core/stats.ll" and diags[0]["line"] == bad_line + 1
+    final = {e["module"]: e["state"] for e in events if e["reason"] == "module-state"}
+    assert final["core::stats"] == "failed"
+    assert final["core::geom"] == "rebuilt"
+    assert exe.read_bytes() == good_exe          # last good executable kept
+    human = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert f"core/stats.ll:{bad_line + 1}" in human.stdout
+
+    stats.write_text(good)
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert res.returncode == 0, res.stdout
+    assert "manhattan = 1" in run_exe(exe) or "manhattan =" in run_exe(exe)
+
+
+def test_json_lines_only_on_stdout(ir_ws):
+    res = thinwatch("build", "--once", "--json", str(ir_ws))
+    assert res.returncode == 0
+    events = [orjson.loads(line) for line in res.stdout.splitlines()]
+    assert all("reason" in e for e in events)
+    assert events[-1]["reason"] == "build-finished"
+    assert events[-1]["counts"]["rebuilt"] == 9
+
+
+def test_config_errors_exit_2(tmp_path):
+    assert thinwatch("build", "--once", "--no-tui", str(tmp_path)).returncode == 2
+    (tmp_path / "thinwatch.toml").write_text("[crates\n")
+    res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
+    assert res.returncode == 2 and "thinwatch.toml" in res.stdout + res.stderr
