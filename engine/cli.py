@@ -8,15 +8,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import sys
 from pathlib import Path
 
-from .pool import TaskPool
+from .events import BuildFinished
 from .report import Printer
-from .scheduler import run_build
-
+from .watch import Session
 
 COMMANDS = ("build", "watch")
+INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
@@ -24,22 +25,40 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
                    help="build: build once and exit; watch (default): build, then rebuild on every change")
     p.add_argument("workspace", nargs="?", default=".", help="workspace directory (default: .)")
-    p.add_argument("--once", action="store_true", help="build once and exit")
+    p.add_argument("--once", action="store_true", help="build once and exit (same as `build`)")
     p.add_argument("--no-tui", action="store_true", help="headless: print lines instead of the terminal UI")
     p.add_argument("--json", action="store_true", help="headless, one JSON object per event on stdout")
+    p.add_argument("--on-change", choices=("restart", "finish"), default="restart",
+                   help="a change during a build: abandon it and start again (default), or finish it first")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     return p
 
 
-async def _build_once(root: Path, jobs: int, printer: Printer) -> int:
-    pool = TaskPool(jobs)
-    try:
-        result = await run_build(root, pool, printer, 1)
-    finally:
-        pool.close()
-    if not result.counts and not result.ok:
-        return 2
+def exit_code(result: BuildFinished | None) -> int:
+    if result is None:
+        return 1
+    if not result.ok and not result.counts:
+        return 2          # nothing was built: the workspace or manifest is unusable
     return 0 if result.ok else 1
+
+
+async def _headless(args, root: Path) -> int:
+    session = Session(root, args.jobs, Printer(json=args.json), on_change=args.on_change)
+    loop = asyncio.get_running_loop()
+    me = asyncio.current_task()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, me.cancel)
+    interrupted = False
+    try:
+        if args.once or args.command == "build":
+            await session.build_once([])
+        else:
+            await session.run()
+    except asyncio.CancelledError:
+        interrupted = True
+    finally:
+        session.close(kill=interrupted)
+    return INTERRUPTED if interrupted else exit_code(session.last)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_dir():
         print(f"thinwatch: {root} is not a directory", file=sys.stderr)
         return 2
-    printer = Printer(json=args.json)
-    try:
-        return asyncio.run(_build_once(root, args.jobs, printer))
-    except KeyboardInterrupt:
-        return 130
+    headless = args.no_tui or args.json or args.once or args.command == "build" or not sys.stdout.isatty()
+    if not headless:
+        from tui.app import run_app       # the engine never imports Textual; only this path does
+        return run_app(root, args.jobs, args.on_change)
+    return asyncio.run(_headless(args, root))
 
 
 if __name__ == "__main__":

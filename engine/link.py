@@ -33,7 +33,13 @@ async def link(objects: list[Path], output: Path, args: list[str]) -> str:
     proc = await asyncio.create_subprocess_exec(
         find_cc(), "-o", str(tmp), *map(str, objects), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    out, _ = await proc.communicate()
+    try:
+        out, _ = await proc.communicate()
+    except asyncio.CancelledError:
+        proc.kill()
+        await proc.wait()
+        tmp.unlink(missing_ok=True)
+        raise
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
         tmp.unlink(missing_ok=True)

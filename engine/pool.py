@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -30,6 +31,12 @@ class TaskResult:
     end: float
 
 
+def _worker_init() -> None:
+    # Interrupts are the engine's to handle: it kills workers when it stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    llvm_env.init()
+
+
 def _timed(fn, args):
     start = time.time()
     value = fn(*args)
@@ -43,7 +50,7 @@ class TaskPool:
         self._executor = self._new(self.jobs)
 
     def _new(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=llvm_env.init)
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=_worker_init)
 
     async def run(self, fn, *args) -> TaskResult:
         loop = asyncio.get_running_loop()

@@ -22,6 +22,7 @@ class ModuleRecord:
     components: dict
     digest: str
     own: str
+    stamp: list[int]          # (size, mtime_ns) of objects/<module>.o as this build left it
 
 
 @dataclass

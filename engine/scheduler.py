@@ -187,7 +187,9 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         path = object_path(ws, mid)
         if b.cache.has("obj", d):
             state, why = "reused", []
-            fresh = old is not None and old.digest == d and path.is_file()
+            # The materialized object is trusted only if it is the file this
+            # digest's build left; an abandoned build may have replaced it.
+            fresh = old is not None and old.digest == d and _stamp(path) == old.stamp
             obj = None if fresh else b.cache.get("obj", d)
             if not fresh and obj is None:      # entry failed verification: rebuild it
                 state = "rebuilt" if old is None or old.own != em.own else "reimported"
@@ -201,7 +203,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         if not fresh:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, obj)
-        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own)
+        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, _stamp(path))
         b.state(em.source, state, why=why if state != "reused" else [],
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                 exported_to=plan.exported_to, promoted=plan.promote,
@@ -225,6 +227,14 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     record.save(ws.build_dir, new_record)
     counts = {s: b.final.get(s, 0) for s in FINAL_STATES}
     return finish(not b.failed, counts, b.backend_jobs, output)
+
+
+def _stamp(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
 
 
 def _sha(path: Path) -> str | None:

@@ -1,0 +1,144 @@
+"""Watch mode: build, then rebuild after every change, until stopped.
+
+One `Session` owns the worker pool and the build loop; front-ends consume its
+events and may call `rebuild()`, `pause()`, `resume()` and `stop()`. A change
+during a build abandons it (the default, `on_change="restart"`) or lets it
+finish first (`"finish"`). An abandoned build's events keep their generation
+number and it ends with a `BuildFinished(superseded=True)`, so no consumer
+takes them for the current state; cache entries it finished stay valid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import time
+from pathlib import Path
+from typing import Callable
+
+import watchfiles
+
+from .events import BuildFinished, Event
+from .pool import TaskPool
+from .scheduler import run_build
+from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
+
+DEBOUNCE_MS = 30
+RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
+
+
+class WorkspaceFilter(watchfiles.DefaultFilter):
+    """Sources and manifests only; never our build dir, Cargo's target/,
+    editor temporaries or anything `.gitignore` names."""
+
+    def __init__(self, root: Path):
+        self.root = root.resolve()
+        super().__init__(ignore_dirs=(*self.ignore_dirs, BUILD_DIR, "target"))
+        self.patterns = self._gitignore()
+
+    def _gitignore(self) -> list[str]:
+        try:
+            lines = (self.root / ".gitignore").read_text().splitlines()
+        except OSError:
+            return []
+        return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        if not super().__call__(change, path):
+            return False
+        p = Path(path)
+        if p.name == ".gitignore":
+            self.patterns = self._gitignore()
+            return False
+        if p.suffix not in RELEVANT and p.name != MANIFEST:
+            return False
+        try:
+            rel = p.resolve().relative_to(self.root)
+        except ValueError:
+            return False
+        for part in rel.parts:
+            if part.startswith(".#") or part == "4913":      # emacs lock, vim's probe file
+                return False
+        text = rel.as_posix()
+        return not any(fnmatch.fnmatch(text, pat) or fnmatch.fnmatch(p.name, pat)
+                       or any(fnmatch.fnmatch(part, pat) for part in rel.parts[:-1])
+                       for pat in self.patterns)
+
+
+class Session:
+    def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart"):
+        self.root = Path(root).resolve()
+        self.sink = sink
+        self.on_change = on_change
+        self.pool = TaskPool(jobs)
+        self.generation = 0
+        self.paused = False
+        self.last: BuildFinished | None = None
+        self._wake = asyncio.Event()
+        self._pending: set[str] = set()
+        self._stop = asyncio.Event()
+        self._build: asyncio.Task | None = None
+
+    # -- controls ---------------------------------------------------------
+    def rebuild(self) -> None:
+        self._pending.add("(rebuild requested)")
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.paused = True
+
+    def resume(self) -> None:
+        self.paused = False
+        if self._pending:
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    # -- loop ---------------------------------------------------------------
+    async def _watch(self) -> None:
+        async for changes in watchfiles.awatch(self.root, watch_filter=WorkspaceFilter(self.root),
+                                               debounce=DEBOUNCE_MS, step=10, stop_event=self._stop):
+            self._pending.update(str(Path(p).relative_to(self.root)) for _, p in changes)
+            if self._build is not None and not self._build.done() and self.on_change == "restart" \
+                    and not self.paused:
+                self._build.cancel()
+            self._wake.set()
+
+    async def build_once(self, trigger: list[str]) -> None:
+        self.generation += 1
+        gen = self.generation
+        started = time.monotonic()
+        self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger))
+        try:
+            self.last = await self._build
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():     # we are being stopped, not superseded
+                raise
+            self.sink(BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None,
+                                    superseded=True))
+
+    async def run(self) -> BuildFinished | None:
+        watcher = asyncio.create_task(self._watch())
+        try:
+            await asyncio.sleep(0)           # let the watcher start before the first build
+            await self.build_once([])
+            while not self._stop.is_set():
+                await self._wake.wait()
+                self._wake.clear()
+                if self._stop.is_set():
+                    break
+                if self.paused or not self._pending:
+                    continue
+                trigger, self._pending = sorted(self._pending), set()
+                await self.build_once(trigger)
+        finally:
+            watcher.cancel()
+            if self._build is not None and not self._build.done():
+                self._build.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+        return self.last
+
+    def close(self, kill: bool = False) -> None:
+        self.pool.kill() if kill else self.pool.close()
