@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 /// Report title (a plain static).
 static TITLE: &str = "thinwatch sample report";
 
-/// Private helper: a regular polygon-ish shape with integer coordinates.
+/// Private helper: a convex pentagon with integer coordinates.
 fn shape() -> Vec<Point> {
     vec![
         Point::new(0.0, 0.0),
