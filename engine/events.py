@@ -89,3 +89,4 @@ class BuildFinished(Event):
     backend_jobs: int
     output: str | None
     superseded: bool = False
+    outputs: list[str] = field(default_factory=list)

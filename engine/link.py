@@ -26,12 +26,12 @@ def find_cc() -> str:
     return path
 
 
-async def link(objects: list[Path], output: Path, args: list[str]) -> str:
-    """Link; returns the linker's output text, raises LinkFailed."""
+async def link(args: list[str], output: Path) -> str:
+    """`cc -o output args...`; returns the linker's output text, raises LinkFailed."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     proc = await asyncio.create_subprocess_exec(
-        find_cc(), "-o", str(tmp), *map(str, objects), *args,
+        find_cc(), "-o", str(tmp), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await proc.communicate()

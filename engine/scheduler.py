@@ -27,7 +27,7 @@ from .link import LinkFailed, find_cc, link
 from .pool import TaskPool
 from .summary import ModuleSummary
 from .thinlink import ModulePlan, thin_link
-from .workspace import ModuleSource, Workspace, load
+from .workspace import MANIFEST, ModuleSource, Unit, load
 
 EMIT_FORMAT = 1
 PRELINK_OPT = 2
@@ -45,7 +45,7 @@ class Emitted:
 class Build:
     """The state of one build generation."""
 
-    def __init__(self, ws: Workspace, pool: TaskPool, sink: Callable[[Event], None], generation: int):
+    def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int):
         self.ws = ws
         self.pool = pool
         self.sink = sink
@@ -139,42 +139,76 @@ class Build:
         return obj
 
 
-def object_path(ws: Workspace, mid: str) -> Path:
-    return ws.build_dir / "objects" / (mid.replace("::", ".") + ".o")
+def object_path(unit: Unit, mid: str) -> Path:
+    return unit.state_dir / "objects" / (mid.replace("::", ".") + ".o")
+
+
+def open_project(root: Path):
+    """The IR workspace or Cargo workspace at `root`."""
+    from . import cargo
+    root = Path(root)
+    if not (root / MANIFEST).exists() and (root / "Cargo.toml").exists():
+        return cargo.CargoProject.open(root)
+    return load(root)
 
 
 async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
-                    trigger: list[str] | None = None) -> BuildFinished:
+                    trigger: list[str] | None = None, tests: bool = False) -> BuildFinished:
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     sink(BuildStarted(generation, trigger or [], str(root)))
 
-    def finish(ok: bool, counts: dict, jobs: int = 0, output: str | None = None) -> BuildFinished:
+    def finish(ok: bool, b: "Build | None" = None, outputs: list[str] = ()) -> BuildFinished:
+        counts = {s: b.final.get(s, 0) for s in FINAL_STATES} if b else {}
         ev = BuildFinished(generation, ok, counts, round(time.monotonic() - t0, 4),
-                           {k: round(v, 4) for k, v in phases.items()}, jobs, output)
+                           {k: round(v, 4) for k, v in phases.items()}, b.backend_jobs if b else 0,
+                           outputs[0] if outputs else None, outputs=list(outputs))
         sink(ev)
         return ev
 
     try:
-        ws = load(root)
-        b = Build(ws, pool, sink, generation)
+        project = open_project(root)
+        b = Build(project, pool, sink, generation)
     except (ConfigError, TaskFailed) as e:
-        sink(Diagnostic(generation, "error", str(e), file=str(Path(root) / "thinwatch.toml")))
-        return finish(False, {})
-    ws.build_dir.mkdir(mode=0o700, exist_ok=True)
-    prev = record.load(ws.build_dir)
-    sources = ws.modules()
+        sink(Diagnostic(generation, "error", str(e), file=str(Path(root) / MANIFEST)))
+        return finish(False)
+    project.build_dir.mkdir(mode=0o700, exist_ok=True)
+    t = time.monotonic()
+    if hasattr(project, "prepare"):
+        units = await project.prepare(sink, generation, tests)
+        phases["frontend"] = time.monotonic() - t
+        if units is None:
+            return finish(False, b)
+    else:
+        units = project.units()
+    outputs = []
+    for unit in units:
+        out = await build_unit(b, unit, phases)
+        if out is not None:
+            outputs.append(out)
+    return finish(not b.failed, b, outputs)
+
+
+def _add(phases: dict, name: str, since: float) -> None:
+    phases[name] = phases.get(name, 0.0) + time.monotonic() - since
+
+
+async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
+    """Build one link unit; returns its output path if it linked."""
+    prev = record.load(unit.state_dir)
+    failed_before = set(b.failed)
+    sources = unit.modules
     for src in sources:
         b.state(src, "pending")
 
     t = time.monotonic()
     results = await asyncio.gather(*(b.emit(src) for src in sources))
     emitted = {em.source.id: em for em in results if em is not None}
-    phases["emit"] = time.monotonic() - t
+    _add(phases, "emit", t)
 
     t = time.monotonic()
-    plans = thin_link({mid: em.summary for mid, em in emitted.items()}, set(ws.entry))
-    phases["thinlink"] = time.monotonic() - t
+    plans = thin_link({mid: em.summary for mid, em in emitted.items()}, unit.preserve)
+    _add(phases, "thinlink", t)
 
     t = time.monotonic()
     new_record = record.Record(modules={mid: m for mid, m in prev.modules.items() if mid in b.failed})
@@ -184,7 +218,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         comps = keys.components(em.own, plan, b.backend_opts)
         d = keys.key_digest(comps)
         old = prev.modules.get(mid)
-        path = object_path(ws, mid)
+        path = object_path(unit, mid)
         if b.cache.has("obj", d):
             state, why = "reused", []
             # The materialized object is trusted only if it is the file this
@@ -210,23 +244,22 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
                 internalized=plan.internalize, object_size=path.stat().st_size)
 
     await asyncio.gather(*(finish_module(mid) for mid in sorted(emitted)))
-    phases["backend"] = time.monotonic() - t
+    _add(phases, "backend", t)
 
     current = {src.id for src in sources}
     for mid in sorted(set(prev.modules) - current):
-        object_path(ws, mid).unlink(missing_ok=True)
-        b.sink(ModuleState(generation, mid, mid.split("::")[0], "removed"))
+        object_path(unit, mid).unlink(missing_ok=True)
+        b.sink(ModuleState(b.gen, mid, mid.split("::")[0], "removed"))
         b.final["removed"] = b.final.get("removed", 0) + 1
 
     output = None
     new_record.link_inputs, new_record.exe_sha = prev.link_inputs, prev.exe_sha
-    if not b.failed:
+    if set(b.failed) == failed_before:
         t = time.monotonic()
-        output = await _link(ws, b, prev, new_record, sorted(emitted))
-        phases["link"] = time.monotonic() - t
-    record.save(ws.build_dir, new_record)
-    counts = {s: b.final.get(s, 0) for s in FINAL_STATES}
-    return finish(not b.failed, counts, b.backend_jobs, output)
+        output = await _link(unit, b, prev, new_record, sorted(emitted))
+        _add(phases, "link", t)
+    record.save(unit.state_dir, new_record)
+    return output
 
 
 def _stamp(path: Path) -> list[int] | None:
@@ -244,20 +277,20 @@ def _sha(path: Path) -> str | None:
         return None
 
 
-async def _link(ws: Workspace, b: Build, prev: record.Record, new: record.Record,
+async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
                 modules: list[str]) -> str | None:
     """Link unless the inputs and the executable are what the last link left."""
-    exe = ws.output_path
+    exe = unit.output
     inputs = digest({"objects": [[m, new.modules[m].digest] for m in modules],
-                     "args": ws.libs, "cc": find_cc()})
+                     "args": unit.key_args, "cc": find_cc()})
     skipped = inputs == prev.link_inputs and prev.exe_sha is not None and _sha(exe) == prev.exe_sha
     t = time.monotonic()
     if not skipped:
         try:
-            await link([object_path(ws, m) for m in modules], exe, ws.libs)
+            await link(unit.link_args([object_path(unit, m) for m in modules]), exe)
         except LinkFailed as e:
             b.failed["<link>"] = str(e)
-            b.sink(Diagnostic(b.gen, "error", f"link failed:\n{e}"))
+            b.sink(Diagnostic(b.gen, "error", f"link of {unit.name} failed:\n{e}"))
             return None
         new.exe_sha = _sha(exe)
     new.link_inputs = inputs

@@ -21,6 +21,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .errors import ConfigError
 
@@ -35,6 +36,18 @@ class ModuleSource:
     crate: str
     path: Path
     is_bitcode: bool
+
+
+@dataclass
+class Unit:
+    """One ThinLTO link: its modules, what must stay external, how to link."""
+    name: str
+    modules: list[ModuleSource]
+    preserve: set[str]
+    output: Path
+    state_dir: Path                           # objects/ and state.json of this unit
+    link_args: Callable[[list[Path]], list[str]]   # objects -> cc arguments (without -o)
+    key_args: list[str] = field(default_factory=list)  # what else the link depends on
 
 
 @dataclass
@@ -55,6 +68,10 @@ class Workspace:
     @property
     def output_path(self) -> Path:
         return self.build_dir / "out" / self.output
+
+    def units(self) -> list[Unit]:
+        return [Unit(self.output, self.modules(), set(self.entry), self.output_path, self.build_dir,
+                     lambda objects: [*map(str, objects), *self.libs], list(self.libs))]
 
     def modules(self) -> list[ModuleSource]:
         found = []
