@@ -1,0 +1,183 @@
+"""Cargo workspaces: rustc does the front end, thinwatch the ThinLTO.
+
+cargo runs with `-C linker-plugin-lto`, so every crate emits per-codegen-unit
+pre-link bitcode, and with `-C linker=<shim>` (see `linkshim.py`), so each
+workspace executable's link is captured instead of performed. Each capture
+becomes a link unit whose modules are the bitcode codegen units of the binary
+and of the workspace's rlibs, identified as `<crate>::<codegen unit>`: with
+incremental compilation on, rustc keeps codegen-unit names stable across
+edits. rustc's incremental directory, the captures and everything else live
+in `<workspace>/.thinwatch/`; the sources are never written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+from .errors import ConfigError
+from .events import Diagnostic, Event
+from .workspace import BUILD_DIR, ModuleSource, Unit
+
+SHIM = """#!/bin/sh
+PYTHONPATH="{path}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{python}" -m engine.linkshim "$@"
+"""
+
+
+def module_id(member: str) -> tuple[str, str]:
+    """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`."""
+    parts = member.split(".")
+    crate = parts[0].rsplit("-", 1)[0]
+    rest = [p for p in parts[1:] if p not in ("rcgu", "o")]
+    if len(rest) >= 2 and rest[0] == crate:          # non-incremental: <crate>.<hash>-cgu.<N>
+        cgu = "cgu." + rest[-1]
+    else:                                            # incremental: <cgu id>.<session>
+        cgu = rest[0] if rest else parts[0]
+    return crate, f"{crate}::{cgu}"
+
+
+_undefined_cache: dict[tuple[str, int, int], set[str]] = {}
+
+
+def undefined_symbols(path: Path) -> set[str]:
+    """Symbols a native object or archive needs from elsewhere (`nm -u`)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _undefined_cache:
+        out = subprocess.run(["nm", "-u", "--format=just-symbols", str(path)],
+                             capture_output=True, text=True).stdout
+        _undefined_cache[key] = {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
+    return _undefined_cache[key]
+
+
+@dataclass
+class CargoProject:
+    root: Path
+    target: str = ""
+    opt_level: int = 2
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / BUILD_DIR
+
+    @classmethod
+    def open(cls, root: Path) -> "CargoProject":
+        for tool in ("cargo", "rustc"):
+            if shutil.which(tool) is None:
+                raise ConfigError(f"{root} is a Cargo workspace but `{tool}` is not on PATH: "
+                                  f"install Rust with rustup (https://rustup.rs) or `apt-get install cargo`")
+        return cls(Path(root).resolve())
+
+    def _shim(self) -> Path:
+        shim = self.build_dir / "linker-shim"
+        text = SHIM.format(path=Path(__file__).resolve().parent.parent, python=sys.executable)
+        if not shim.exists() or shim.read_text() != text:
+            shim.write_text(text)
+            shim.chmod(0o755)
+        return shim
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        flags = env.get("RUSTFLAGS", "")
+        env["RUSTFLAGS"] = f"{flags} -C linker-plugin-lto -C linker={self._shim()}".strip()
+        env["CARGO_TARGET_DIR"] = str(self.build_dir / "target")
+        env["CARGO_INCREMENTAL"] = "1"
+        env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
+        return env
+
+    async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool) -> list[Unit] | None:
+        """Run cargo; the link units of this build, or None if cargo failed."""
+        cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, "--release", "--message-format=json", cwd=self.root, env=self._env(),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        executables = []
+        try:
+            stdout, stderr = await proc.communicate()
+        except asyncio.CancelledError:
+            proc.kill()
+            await proc.wait()
+            raise
+        for line in stdout.splitlines():
+            try:
+                msg = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
+                executables.append(Path(msg["executable"]))
+            elif msg.get("reason") == "compiler-message":
+                self._diagnostic(msg["message"], sink, gen)
+        if proc.returncode != 0:
+            text = stderr.decode("utf-8", "replace").strip().splitlines()
+            sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
+            return None
+        return [self._unit(c) for c in self._captures(executables)]
+
+    def _diagnostic(self, m: dict, sink, gen: int) -> None:
+        if m.get("level") not in ("error", "warning"):
+            return
+        span = next((s for s in m.get("spans", []) if s.get("is_primary")), None)
+        sink(Diagnostic(gen, m["level"], m.get("rendered") or m.get("message", ""),
+                        file=span["file_name"] if span else None,
+                        line=span["line_start"] if span else None,
+                        col=span["column_start"] if span else None))
+
+    def _captures(self, executables: list[Path]) -> list[dict]:
+        found = []
+        for link in sorted((self.build_dir / "links").glob("*/link.json")):
+            cap = orjson.loads(link.read_bytes())
+            out = Path(cap["out"])
+            if any(out.exists() and exe.exists() and os.path.samefile(out, exe) for exe in executables):
+                cap["dir"] = link.parent
+                found.append(cap)
+        return found
+
+    def _unit(self, cap: dict) -> Unit:
+        d: Path = cap["dir"]
+        modules, natives = [], []
+        for item in cap["argv"]:
+            if isinstance(item, dict) and "bitcode" in item:
+                for name in item["bitcode"]:
+                    crate, mid = module_id(name)
+                    modules.append(ModuleSource(mid, crate, d / "inputs" / name, True))
+            elif isinstance(item, dict):
+                natives.append(d / item["native"])
+            elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
+                natives.append(Path(item))
+        preserve = {"main"}
+        for path in natives:
+            preserve |= undefined_symbols(path)
+        argv = cap["argv"]
+        out_at = argv.index("-o")
+
+        def link_args(objects: list[Path]) -> list[str]:
+            args: list[str] = []
+            placed = False
+            for i, item in enumerate(argv):
+                if i in (out_at, out_at + 1):
+                    continue
+                if isinstance(item, dict) and "bitcode" in item:
+                    if not placed:
+                        args.extend(map(str, objects))
+                        placed = True
+                elif isinstance(item, dict):
+                    args.append(str(d / item["native"]))
+                else:
+                    args.append(item)
+            return args
+
+        natives_digest = hashlib.sha256(b"".join((d / i["native"]).read_bytes() for i in argv
+                                                 if isinstance(i, dict) and "native" in i)).hexdigest()
+        key_args = [orjson.dumps([a for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode(),
+                    natives_digest]
+        return Unit(cap["unit"], modules, preserve, self.build_dir / "out" / cap["unit"],
+                    self.build_dir / "units" / cap["unit"], link_args, key_args)

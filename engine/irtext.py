@@ -46,8 +46,8 @@ def unquote(name: str) -> str:
 
 
 def quote(name: str) -> str:
-    """Spell a symbol name the way LLVM prints it after `@`."""
-    if re.fullmatch(r'[-a-zA-Z$._][-a-zA-Z$._0-9]*', name):
+    """Spell a symbol name the way LLVM prints it after `@` (it quotes `$`)."""
+    if re.fullmatch(r'[-a-zA-Z._][-a-zA-Z._0-9]*', name):
         return name
     return '"' + name + '"'
 

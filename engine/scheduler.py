@@ -99,6 +99,9 @@ class Build:
         except WorkerCrashed as e:
             self.fail(src, str(e))
             return None
+        except Exception as e:               # a bug of ours: fail this module, keep building
+            self.fail(src, f"internal error while emitting: {e!r}")
+            return None
         self.task_done(src, "emit", res)
         out = res.value
         own = hashlib.sha256(out["bitcode"]).hexdigest()
@@ -132,6 +135,9 @@ class Build:
             return None
         except WorkerCrashed as e:
             self.fail(src, f"backend: {e}")
+            return None
+        except Exception as e:
+            self.fail(src, f"internal error in the backend: {e!r}")
             return None
         self.task_done(src, "backend", res)
         obj = res.value["object"]
