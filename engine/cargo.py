@@ -53,7 +53,11 @@ def undefined_symbols(path: Path) -> set[str]:
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _undefined_cache:
-        out = subprocess.run(["nm", "-u", "--format=just-symbols", str(path)],
+        # Forcing the BFD target keeps nm from handing std's members (which
+        # embed bitcode) to the system's older LLVM plugin, which then reports
+        # "no symbols".
+        bfd = {"x86_64": ["--target=elf64-x86-64"], "aarch64": ["--target=elf64-littleaarch64"]}
+        out = subprocess.run(["nm", "-u", "--format=just-symbols", *bfd.get(os.uname().machine, []), str(path)],
                              capture_output=True, text=True).stdout
         _undefined_cache[key] = {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
     return _undefined_cache[key]

@@ -12,18 +12,19 @@ import signal
 import sys
 from pathlib import Path
 
-from .events import BuildFinished
+from .events import BuildFinished, TestResult
 from .report import Printer
 from .watch import Session
 
-COMMANDS = ("build", "watch")
+COMMANDS = ("build", "watch", "test")
 INTERRUPTED = 130
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thinwatch", description="Incremental ThinLTO in watch mode.")
     p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
-                   help="build: build once and exit; watch (default): build, then rebuild on every change")
+                   help="build: build once and exit; watch (default): build, then rebuild on every change; "
+                        "test: build a Cargo workspace's test binaries through thinwatch and run them")
     p.add_argument("workspace", nargs="?", default=".", help="workspace directory (default: .)")
     p.add_argument("--once", action="store_true", help="build once and exit (same as `build`)")
     p.add_argument("--no-tui", action="store_true", help="headless: print lines instead of the terminal UI")
@@ -43,14 +44,19 @@ def exit_code(result: BuildFinished | None) -> int:
 
 
 async def _headless(args, root: Path) -> int:
-    session = Session(root, args.jobs, Printer(json=args.json), on_change=args.on_change)
+    printer = Printer(json=args.json)
+    session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test")
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, me.cancel)
     interrupted = False
     try:
-        if args.once or args.command == "build":
+        if args.command == "test":
+            await session.build_once([])
+            if session.last is not None and session.last.ok:
+                return await run_tests(session.last.outputs, root, printer)
+        elif args.once or args.command == "build":
             await session.build_once([])
         else:
             await session.run()
@@ -59,6 +65,20 @@ async def _headless(args, root: Path) -> int:
     finally:
         session.close(kill=interrupted)
     return INTERRUPTED if interrupted else exit_code(session.last)
+
+
+async def run_tests(outputs: list[str], root: Path, printer: Printer) -> int:
+    """Run every test binary a build produced; 0 if all pass."""
+    failed = 0
+    for exe in outputs:
+        if not Path(exe).name.startswith("test-"):
+            continue
+        proc = await asyncio.create_subprocess_exec(exe, cwd=root, stdout=asyncio.subprocess.PIPE,
+                                                    stderr=asyncio.subprocess.STDOUT)
+        out, _ = await proc.communicate()
+        failed += proc.returncode != 0
+        printer(TestResult(0, Path(exe).name, proc.returncode == 0, out.decode("utf-8", "replace")))
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_dir():
         print(f"thinwatch: {root} is not a directory", file=sys.stderr)
         return 2
-    headless = args.no_tui or args.json or args.once or args.command == "build" or not sys.stdout.isatty()
+    headless = (args.no_tui or args.json or args.once or args.command != "watch"
+                or not sys.stdout.isatty())
     if not headless:
         from tui.app import run_app       # the engine never imports Textual; only this path does
         return run_app(root, args.jobs, args.on_change)

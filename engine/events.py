@@ -90,3 +90,11 @@ class BuildFinished(Event):
     output: str | None
     superseded: bool = False
     outputs: list[str] = field(default_factory=list)
+
+
+@dataclass
+class TestResult(Event):
+    reason: ClassVar[str] = "test-result"
+    binary: str
+    passed: bool
+    output: str

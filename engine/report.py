@@ -11,7 +11,7 @@ import os
 import sys
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
-                     ModuleState)
+                     ModuleState, TestResult)
 
 COLOURS = {"rebuilt": "33", "reimported": "36", "reused": "2", "failed": "31", "removed": "35"}
 SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−"}
@@ -50,6 +50,9 @@ class Printer:
             return self._c("31", f"{ev.level}: ") + (f"{loc}: " if loc else "") + ev.message
         if isinstance(ev, LinkFinished) and not ev.skipped:
             return f"  linked {ev.output} in {ev.seconds:.2f}s"
+        if isinstance(ev, TestResult):
+            verdict = self._c("32", "ok") if ev.passed else self._c("31", "FAILED")
+            return f"test {ev.binary}: {verdict}" + ("" if ev.passed else "\n" + ev.output.rstrip())
         if isinstance(ev, BuildFinished):
             counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n)
             status = self._c("32", "ok") if ev.ok else self._c("31", "FAILED")

@@ -66,8 +66,10 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
 
 
 class Session:
-    def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart"):
+    def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
+                 tests: bool = False):
         self.root = Path(root).resolve()
+        self.tests = tests
         self.sink = sink
         self.on_change = on_change
         self.pool = TaskPool(jobs)
@@ -110,7 +112,8 @@ class Session:
         self.generation += 1
         gen = self.generation
         started = time.monotonic()
-        self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger))
+        self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
+                                                 tests=self.tests))
         try:
             self.last = await self._build
         except asyncio.CancelledError:

@@ -95,4 +95,9 @@ def run_exe(path: Path) -> str:
 
 def thinwatch(*args: str, **kw) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, **kw)
+                          cwd=ROOT, timeout=600, **kw)
+
+
+def undefined_symbols_of(obj: Path) -> set[str]:
+    out = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
+    return {line.split()[-1] for line in out.splitlines() if line.strip()}

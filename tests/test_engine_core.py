@@ -9,7 +9,7 @@ import llvmlite.binding as llvm
 import orjson
 import pytest
 
-from conftest import (SAMPLE_IR, build, clean_outputs, edit, outputs, run_exe, thinwatch)
+from conftest import (build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from engine import llvm_env
 
 EXPECTED = """sum = 25
@@ -49,20 +49,15 @@ def test_sample_prints_same_as_separate_compilation(ir_ws, tmp_path):
     assert got == run_exe(reference_build(ir_ws, tmp_path)) == EXPECTED
 
 
-def undefined_symbols(obj: Path) -> set[str]:
-    out = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
-    return {line.split()[-1] for line in out.splitlines() if line.strip()}
-
-
 def test_imported_callee_is_inlined(ir_ws, pool):
     assert build(ir_ws, pool).finished.ok
     main_obj = ir_ws / ".thinwatch" / "objects" / "app.main.o"
     # Separately compiled, main calls these; after import they are inlined away.
     for fn in ("point_manhattan", "sum_of_squares", "table_get", "report_int"):
-        assert fn not in undefined_symbols(main_obj), fn
+        assert fn not in undefined_symbols_of(main_obj), fn
     # noinline is respected: mix_hash is not imported, so the call stays.
-    assert "mix_hash" in undefined_symbols(main_obj)
-    assert "printf" in undefined_symbols(main_obj)
+    assert "mix_hash" in undefined_symbols_of(main_obj)
+    assert "printf" in undefined_symbols_of(main_obj)
 
 
 def test_noop_rebuild_reuses_everything(ir_ws, pool):

@@ -1,0 +1,160 @@
+"""Real Cargo workspaces through thinwatch: real cargo, real rustc bitcode."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
+
+SAMPLE_RUST = ROOT / "sample_crates" / "rust"
+
+pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
+
+
+@pytest.fixture
+def rust_ws(tmp_path) -> Path:
+    dest = tmp_path / "rs"
+    shutil.copytree(SAMPLE_RUST, dest, ignore=IGNORE)
+    return dest
+
+
+def cargo_output(ws: Path, tmp: Path) -> str:
+    """What the binary of plain `cargo build --release` prints."""
+    env = dict(os.environ, CARGO_TARGET_DIR=str(tmp / "cargo-target"))
+    env.pop("RUSTFLAGS", None)
+    subprocess.run(["cargo", "build", "--release", "--offline", "-q"], cwd=ws, env=env, check=True)
+    return run_exe(tmp / "cargo-target" / "release" / "app")
+
+
+def objects(ws: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in (ws / ".thinwatch" / "units" / "app" / "objects").glob("*.o")}
+
+
+def clean_objects(ws: Path, pool) -> dict[str, str]:
+    """A clean thinwatch build (empty cache) of the same bitcode."""
+    saved = {}
+    for name in ("cache", "units"):
+        src = ws / ".thinwatch" / name
+        saved[name] = src.with_name(name + ".incremental")
+        src.rename(saved[name])
+    try:
+        assert build(ws, pool).finished.ok
+        return objects(ws)
+    finally:
+        for name, path in saved.items():
+            shutil.rmtree(ws / ".thinwatch" / name)
+            path.rename(ws / ".thinwatch" / name)
+
+
+def test_binary_matches_cargo_and_spans_three_crates(rust_ws, tmp_path, pool):
+    res = thinwatch("build", "--once", "--no-tui", str(rust_ws))
+    assert res.returncode == 0, res.stdout + res.stderr
+    got = run_exe(rust_ws / ".thinwatch" / "out" / "app")
+    assert got == cargo_output(rust_ws, tmp_path)
+    crates = {p.name.split(".")[0] for p in objects_dir(rust_ws).glob("*.o")}
+    assert {"app", "geometry", "stats"} <= crates
+
+
+def objects_dir(ws: Path) -> Path:
+    return ws / ".thinwatch" / "units" / "app" / "objects"
+
+
+def test_cross_crate_inlining(rust_ws, pool):
+    out = build(rust_ws, pool)
+    assert out.finished.ok
+    inlined = []
+    for mid in out.states:
+        importer_crate = mid.split("::")[0]
+        obj = objects_dir(rust_ws) / (mid.replace("::", ".") + ".o")
+        undefined = undefined_symbols_of(obj)
+        for name, exporter, _ in out.final(mid).imports:
+            if exporter.split("::")[0] != importer_crate and name not in undefined:
+                inlined.append((mid, name))
+    assert inlined, "no cross-crate import was inlined"
+
+
+def test_noop_rebuild_reuses_everything(rust_ws, pool):
+    assert build(rust_ws, pool).finished.ok
+    again = build(rust_ws, pool)
+    assert set(again.states.values()) == {"reused"}
+    assert again.finished.backend_jobs == 0
+
+
+def changed_imports(before, after) -> set[str]:
+    """Modules not rebuilt that import a function whose fragment changed."""
+    out = set()
+    for mid, state in after.states.items():
+        if state == "rebuilt":
+            continue
+        old = {i[0]: i[2] for i in before.final(mid).imports}
+        if any(old.get(name) not in (None, h) for name, _, h in after.final(mid).imports):
+            out.add(mid)
+    return out
+
+
+def test_library_edit_reimports_exactly_importers(rust_ws, pool):
+    first = build(rust_ws, pool)
+    edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 2.0 + 1.0")
+    second = build(rust_ws, pool)
+    assert second.finished.ok
+    rebuilt = second.only("rebuilt")
+    assert rebuilt and all(m.startswith("geometry::") for m in rebuilt)
+    assert second.only("reimported") == changed_imports(first, second)
+    assert "area = 22.000" in run_exe(rust_ws / ".thinwatch" / "out" / "app")
+
+    edit(rust_ws / "geometry/src/polygon.rs", "/// Area of a simple polygon (shoelace formula).",
+         "/// Area of a simple polygon, by the shoelace formula.")
+    third = build(rust_ws, pool)
+    assert set(third.states.values()) == {"reused"}
+    assert third.finished.backend_jobs == 0
+
+
+RUST_EDITS = [
+    ("geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 4.0"),
+    ("stats/src/lib.rs", "pub fn round_to", "#[inline(never)]\npub fn round_to"),
+    ("geometry/src/polygon.rs", "4.0 * std::f64::consts::PI", "3.0 * std::f64::consts::PI"),
+    ("geometry/src/polygon.rs", "/// Perimeter of a closed polygon.\n",
+     "/// Perimeter of a closed polygon.\n#[inline(never)]\n"),
+    ("app/src/main.rs", "thinwatch sample report", "thinwatch sample report (edited)"),
+    ("geometry/src/polygon.rs", "pub fn compactness",
+     "pub fn unused_extra(points: &[Point]) -> usize {\n    points.len() * 3\n}\n\npub fn compactness"),
+]
+
+
+def test_incremental_equals_clean_after_each_edit(rust_ws, tmp_path, pool):
+    assert build(rust_ws, pool).finished.ok
+    for step, (file, old, new) in enumerate(RUST_EDITS):
+        edit(rust_ws / file, old, new)
+        inc = build(rust_ws, pool)
+        assert inc.finished.ok, (step, inc.diagnostics)
+        assert objects(rust_ws) == clean_objects(rust_ws, pool), f"step {step}"
+    assert run_exe(rust_ws / ".thinwatch" / "out" / "app") == cargo_output(rust_ws, tmp_path)
+
+
+def test_workspace_tests_pass_through_thinwatch(rust_ws):
+    res = thinwatch("test", "--no-tui", str(rust_ws))
+    assert res.returncode == 0, res.stdout + res.stderr
+    for binary in ("test-geometry", "test-stats", "test-shapes", "test-points"):
+        assert f"test {binary}: ok" in res.stdout
+
+
+def test_rust_compile_error_reports_file_and_line(rust_ws):
+    assert thinwatch("build", "--once", "--no-tui", str(rust_ws)).returncode == 0
+    edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / undefined_name")
+    res = thinwatch("build", "--once", "--no-tui", str(rust_ws))
+    assert res.returncode == 1
+    assert "geometry/src/polygon.rs:" in res.stdout and "undefined_name" in res.stdout
+    assert (rust_ws / ".thinwatch" / "out" / "app").exists()
+
+
+def test_missing_cargo_is_a_clear_error(rust_ws):
+    res = thinwatch("build", "--once", "--no-tui", str(rust_ws), env={"PATH": "/nonexistent", "HOME": "/tmp"})
+    assert res.returncode == 2
+    assert "cargo" in res.stdout and "rustup" in res.stdout
