@@ -1,0 +1,80 @@
+"""The app on the real engine and the real sample workspace, driven by keys."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+from conftest import IGNORE, SAMPLE_IR, edit
+from tuihelp import settle, wait_for
+from tui.app import ThinwatchApp
+from tui.screens.inspector import InspectorScreen
+
+
+def built(app: ThinwatchApp, generation: int):
+    m = app.model
+    return lambda: m.last is not None and m.last.generation >= generation and not m.building
+
+
+def test_edit_inspect_filter_pause_quit(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE_IR, ws, ignore=IGNORE)
+    app = ThinwatchApp(ws, jobs=2)
+    asyncio.run(drive(app, ws))
+    assert app.return_value == 0
+
+
+async def drive(app: ThinwatchApp, ws) -> None:
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_for(pilot, built(app, 1), 60, "the first build")
+        assert app.model.last.ok
+        assert len(app.table.shown) == 9
+
+        edit(ws / "core" / "geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+        await wait_for(pilot, built(app, 2), 30, "the rebuild after the edit")
+        await pilot.pause(0.2)            # one more flush
+        rows = app.model.rows
+        assert rows["core::geom"].state == "rebuilt"
+        assert rows["app::main"].state == "reimported"
+        assert rows["app::shapes"].state == "reimported"
+        assert rows["core::math"].state == "reused"
+        assert "reimported" in str(app.table.get_cell("app::shapes", "state"))
+        assert "◐" in str(app.table.get_cell("app::main", "state"))
+        assert "●" in str(app.table.get_cell("core::geom", "state"))
+
+        # inspector on app::shapes
+        app.table.move_cursor(row=app.table.get_row_index("app::shapes"))
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, InspectorScreen) and screen.module == "app::shapes"
+        imports = screen.query_one("#ins-imports")
+        names = [imports.get_row_at(i)[0] for i in range(imports.row_count)]
+        assert "point_manhattan" in names
+        why = str(screen.query_one("#ins-why").render())
+        assert "point_manhattan" in why
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, InspectorScreen)
+
+        # changed only: the three modules that did work
+        await pilot.press("f")
+        await pilot.pause()
+        assert set(app.table.shown) == {"core::geom", "app::main", "app::shapes"}
+        await pilot.press("f")
+        await pilot.pause()
+        assert len(app.table.shown) == 9
+
+        # pause: an edit builds nothing until resumed
+        await pilot.press("p")
+        await pilot.pause()
+        assert app.session.paused and app.model.watch_state == "paused"
+        edit(ws / "core" / "geom.ll", "%d = sub i32 %ax, %ay", "%d = mul i32 %ax, %ay")
+        await settle(pilot, 1.0)
+        assert app.model.generation == 2
+        await pilot.press("p")
+        await wait_for(pilot, built(app, 3), 30, "the build after resuming")
+        assert app.model.rows["core::geom"].state == "rebuilt"
+
+        await pilot.press("q")
+        await pilot.pause()

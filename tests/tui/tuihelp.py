@@ -1,0 +1,25 @@
+"""Helpers for the Textual app tests: real workspaces, waiting on the model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from textual.pilot import Pilot
+
+
+async def wait_for(pilot: Pilot, cond, timeout: float = 30.0, what: str = "condition") -> None:
+    """Let the app run until `cond()` holds (polling between pauses)."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        await pilot.pause(0.05)
+
+
+async def settle(pilot: Pilot, seconds: float) -> None:
+    """Run the app for a while (e.g. to show nothing happens)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        await pilot.pause(0.05)
+    await asyncio.sleep(0)

@@ -1,0 +1,285 @@
+"""The Textual front-end: the engine's Session runs on the app's event loop
+in a worker; its events are buffered and folded into the model in batches
+(every FLUSH seconds), so a thousand modules changing state cost one table
+update per tick, not one per event."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Iterable
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Input
+
+from engine.events import Event
+from engine.watch import Session
+from engine.workspace import BUILD_DIR
+
+from .messages import EngineStopped, ModelUpdated
+from .model import Model
+from .screens.confirm import ConfirmScreen
+from .screens.help import HelpScreen
+from .screens.inspector import InspectorScreen
+from .widgets.log_panel import LogPanel
+from .widgets.module_table import SORTS, ModuleTable
+from .widgets.status import StatusBar
+from .widgets.timeline import Timeline
+
+FLUSH = 0.1
+MAIN_ONLY = {"search", "clear_search", "changed_only", "sort", "clean"}   # act on the module table
+
+
+class ThinwatchApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")
+    TITLE = "thinwatch"
+    BINDINGS = [
+        Binding("q", "quit", "quit"),
+        Binding("r", "rebuild", "rebuild"),
+        Binding("p", "pause", "pause/resume"),
+        Binding("slash", "search", "search", key_display="/"),
+        Binding("f", "changed_only", "changed only"),
+        Binding("s", "sort", "sort"),
+        Binding("e", "edit", "edit"),
+        Binding("c", "clean", "clean cache"),
+        Binding("escape", "clear_search", "clear search", show=False),
+        Binding("question_mark", "help", "help", key_display="?"),
+    ]
+
+    def __init__(self, root: Path | str, jobs: int = 1, on_change: str = "restart", *, start: bool = True):
+        super().__init__()
+        self.root = Path(root).resolve()
+        self.jobs = jobs
+        self.on_change = on_change
+        self.start_engine = start        # False: no engine; feed events with `feed()` (tests)
+        self.model = Model(str(self.root.resolve()))
+        self.buffer: list[Event] = []
+        # Made before Textual replaces sys.stderr: the pool's multiprocessing
+        # resource tracker is spawned passing stderr's fd, and Textual's
+        # capture object has none ("bad value(s) in fds_to_keep").
+        self.session: Session | None = Session(self.root, jobs, self.sink, on_change) if start else None
+        self.engine_error: BaseException | None = None
+
+    # -- layout ----------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield StatusBar(self.model, id="status")
+        yield ModuleTable(id="modules")
+        with Horizontal(id="bottom"):
+            yield LogPanel(id="log")
+            yield Timeline(self.model, id="timeline")
+        yield Input(placeholder="search modules (enter: keep, esc: clear)", id="search")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The table's keys do nothing (and leave the footer) over another screen."""
+        if action in MAIN_ONLY and len(self.screen_stack) > 1:
+            return False
+        return True
+
+    @property
+    def table(self) -> ModuleTable:
+        return self.query_one(ModuleTable)
+
+    def on_mount(self) -> None:
+        self.query_one("#search").display = False
+        self.query_one("#log").border_title = "log"
+        self.query_one("#timeline").border_title = "timeline (per worker)"
+        self.table.focus()
+        self.set_interval(FLUSH, self.flush)
+        if self.start_engine:
+            self.run_engine()
+
+    # -- engine ----------------------------------------------------------------
+    def sink(self, ev: Event) -> None:
+        """The Session's sink: called on this loop; just buffer."""
+        self.buffer.append(ev)
+
+    def feed(self, events: Iterable[Event]) -> None:
+        self.buffer.extend(events)
+
+    @work(exclusive=True, group="engine", exit_on_error=False)
+    async def run_engine(self) -> None:
+        error = None
+        try:
+            await self.session.run()
+        except Exception as e:        # an engine bug: show it, keep the UI up
+            error = e
+            raise
+        finally:
+            self.session.close(kill=True)
+            self.post_message(EngineStopped(error))
+
+    def on_engine_stopped(self, msg: EngineStopped) -> None:
+        if msg.error is not None:
+            self.engine_error = msg.error
+            self.notify(f"engine stopped: {msg.error!r}", severity="error", timeout=30)
+
+    def flush(self) -> None:
+        """Fold the buffered events into the model and update the widgets."""
+        if not self.buffer:
+            return
+        events, self.buffer = self.buffer, []
+        dirty = self.model.apply(events)
+        self.refresh_views(dirty)
+
+    def refresh_views(self, dirty: set[str] | None = None) -> None:
+        if self.session is not None:
+            self.model.paused = self.session.paused
+        with self.batch_update():
+            self.table.sync(self.model, dirty)
+            self.query_one(LogPanel).sync(self.model)
+            self.query_one(StatusBar).refresh()
+            self.query_one(Timeline).refresh()
+        self.table.border_title = self.table_title()
+        if isinstance(self.screen, InspectorScreen):
+            self.screen.post_message(ModelUpdated())
+
+    def table_title(self) -> str:
+        t = self.table
+        parts = [f"modules ({len(t.shown)}/{len(self.model.rows)})", f"sort: crate, {t.sort_mode}"]
+        if t.changed_only:
+            parts.append("changed only")
+        if t.search:
+            parts.append(f"search: {t.search}")
+        return " · ".join(parts)
+
+    # -- actions -----------------------------------------------------------------
+    async def action_quit(self) -> None:
+        await self.stop_engine()
+        self.exit(self.exit_code())
+
+    async def stop_engine(self) -> None:
+        for worker in self.workers:
+            if worker.group == "engine":
+                worker.cancel()
+                try:
+                    await worker.wait()
+                except Exception:
+                    pass
+
+    def exit_code(self) -> int:
+        from engine.cli import exit_code
+        if self.engine_error is not None:
+            return 1
+        return exit_code(self.session.last) if self.session is not None and self.session.last else 0
+
+    def action_rebuild(self) -> None:
+        if self.session is not None:
+            self.session.rebuild()
+            self.notify("rebuild requested", timeout=2)
+
+    def action_pause(self) -> None:
+        if self.session is None:
+            self.model.paused = not self.model.paused
+        elif self.session.paused:
+            self.session.resume()
+        else:
+            self.session.pause()
+        self.refresh_views(set())
+
+    def action_changed_only(self) -> None:
+        self.table.changed_only = not self.table.changed_only
+        self.refresh_views(None)
+
+    def action_sort(self) -> None:
+        t = self.table
+        t.sort_mode = SORTS[(SORTS.index(t.sort_mode) + 1) % len(SORTS)]
+        self.refresh_views(None)
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = True
+        box.value = self.table.search
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "search":
+            self.table.search = event.value.strip()
+            self.refresh_views(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id == "search":
+            event.input.display = False
+            self.table.focus()
+
+    def action_clear_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.display = False
+        if self.table.search:
+            box.value = ""
+            self.table.search = ""
+            self.refresh_views(None)
+        self.table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, ModuleTable):
+            self.inspect(event.row_key.value)
+
+    def action_inspect(self) -> None:
+        if self.table.current is not None:
+            self.inspect(self.table.current)
+
+    def inspect(self, module: str) -> None:
+        self.push_screen(InspectorScreen(self.model, module))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def selected_module(self) -> str | None:
+        if isinstance(self.screen, InspectorScreen):
+            return self.screen.module
+        return self.table.current
+
+    def action_edit(self) -> None:
+        module = self.selected_module()
+        path = module and self.source_path(module)
+        if not path:
+            self.notify("no source file for this module", severity="warning")
+            return
+        editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        try:
+            with self.suspend():
+                subprocess.run([*editor, str(path)])
+        except Exception as e:      # SuspendNotSupported (headless, web), editor missing
+            self.notify(f"cannot open an editor: {e}", severity="error")
+        self.refresh()
+
+    def source_path(self, module: str) -> Path | None:
+        from engine.errors import ConfigError
+        from engine.workspace import load
+        try:
+            ws = load(self.root)
+        except (ConfigError, OSError):
+            return None
+        return next((src.path for src in ws.modules() if src.id == module), None)
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / BUILD_DIR / "cache"
+
+    def action_clean(self) -> None:
+        if self.model.building:
+            self.notify("a build is running: clean the cache after it finishes", severity="warning")
+            return
+        cache = self.cache_dir
+        self.push_screen(ConfirmScreen(f"Delete {cache} and rebuild everything?"), self.clean)
+
+    def clean(self, yes: bool | None) -> None:
+        if not yes:
+            return
+        shutil.rmtree(self.cache_dir, ignore_errors=True)
+        self.notify("cache deleted; rebuilding", timeout=3)
+        if self.session is not None:
+            self.session.rebuild()
+
+
+def run_app(root: Path | str, jobs: int, on_change: str = "restart") -> int:
+    code = ThinwatchApp(root, jobs, on_change).run()
+    return 1 if code is None else code

@@ -1,0 +1,200 @@
+"""Pure UI state folded from the engine's event stream; no Textual here.
+
+`Model.apply(events)` folds a batch and returns the ids of the modules whose
+row changed, so the table can update just those cells. Events of a generation
+older than the current build are stale (an abandoned build's late results) and
+are dropped; a `BuildFinished(superseded=True)` closes its build without
+touching the last good build's timing.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Iterable
+
+from engine.events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event,
+                           LinkFinished, ModuleState, TaskFinished)
+
+SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−",
+           "pending": "…", "emitting": "…", "optimizing": "…"}
+ACTIVE = ("pending", "emitting", "optimizing")
+STATE_ORDER = {s: i for i, s in enumerate(
+    ("failed", "rebuilt", "reimported", "optimizing", "emitting", "pending", "removed", "reused"))}
+HISTORY = 20
+LOG_LINES = 2000
+
+
+@dataclass
+class Task:
+    module: str
+    phase: str
+    worker: int
+    start: float
+    seconds: float
+
+
+@dataclass
+class ModuleRow:
+    module: str
+    crate: str
+    state: str = "pending"
+    why: list[str] = field(default_factory=list)
+    imports: list[list[str]] = field(default_factory=list)
+    exported_to: list[str] = field(default_factory=list)
+    promoted: list[str] = field(default_factory=list)
+    internalized: list[str] = field(default_factory=list)
+    object_size: int | None = None
+    emit_s: float | None = None           # this build's emission, if it ran
+    backend_s: float | None = None        # this build's backend, if it ran
+    last_backend_s: float | None = None   # last known backend time (for "saved")
+    last_final: str | None = None         # final state of the previous finished module
+    history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))   # (generation, state)
+
+    @property
+    def symbol(self) -> str:
+        return SYMBOLS.get(self.state, "?")
+
+    @property
+    def changed(self) -> bool:
+        """Shown by the "changed only" filter: did work, or is about to."""
+        if self.state == "reused":
+            return False
+        if self.state == "pending":
+            return self.last_final not in (None, "reused")
+        return True
+
+
+@dataclass
+class LogLine:
+    style: str          # "build" | "ok" | "error" | "warning" | "link" | "superseded"
+    text: str
+
+
+class Model:
+    def __init__(self, workspace: str = ""):
+        self.workspace = workspace
+        self.generation = 0
+        self.building = False
+        self.paused = False
+        self.rows: dict[str, ModuleRow] = {}
+        self.tasks: list[Task] = []                 # this (or the last) build's tasks
+        self.last: BuildFinished | None = None      # last build that ran to its end
+        self.finished_generation = 0                # last generation closed (ok, failed or superseded)
+        self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
+        self.log_total = 0                          # lines ever logged (for incremental panels)
+        self.version = 0                            # bumped on every applied batch
+
+    # -- derived -------------------------------------------------------------
+    @property
+    def watch_state(self) -> str:
+        if self.paused:
+            return "paused"
+        if self.building:
+            return "building"
+        if self.last is not None and not self.last.ok:
+            return "failed"
+        return "watching"
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self.rows.values():
+            out[row.state] = out.get(row.state, 0) + 1
+        return out
+
+    def saved_seconds(self) -> float:
+        """Backend time not spent: last known backend seconds of reused modules."""
+        return sum(r.last_backend_s or 0.0 for r in self.rows.values() if r.state == "reused")
+
+    def changed_count(self) -> int:
+        return sum(1 for r in self.rows.values() if r.changed)
+
+    # -- folding ---------------------------------------------------------------
+    def _log(self, style: str, text: str) -> None:
+        self.log.append(LogLine(style, text))
+        self.log_total += 1
+
+    def apply(self, events: Iterable[Event]) -> set[str]:
+        dirty: set[str] = set()
+        for ev in events:
+            self._apply(ev, dirty)
+        self.version += 1
+        return dirty
+
+    def _apply(self, ev: Event, dirty: set[str]) -> None:
+        if ev.generation < self.generation:
+            return                                   # stale: an abandoned build's late event
+        if ev.generation > self.generation or isinstance(ev, BuildStarted):
+            self._start(ev, dirty)
+        if isinstance(ev, BuildStarted):
+            what = ", ".join(ev.trigger[:3]) + (" …" if len(ev.trigger) > 3 else "")
+            self.workspace = self.workspace or ev.workspace
+            self._log("build", f"build {ev.generation} started" + (f" ({what})" if what else ""))
+        elif isinstance(ev, ModuleState):
+            self._module(ev, dirty)
+        elif isinstance(ev, TaskFinished):
+            row = self.rows.get(ev.module)
+            self.tasks.append(Task(ev.module, ev.phase, ev.worker, ev.start, ev.seconds))
+            if row is not None:
+                if ev.phase == "emit":
+                    row.emit_s = ev.seconds
+                else:
+                    row.backend_s = row.last_backend_s = ev.seconds
+                dirty.add(ev.module)
+        elif isinstance(ev, Diagnostic):
+            loc = ev.location()
+            self._log(ev.level, f"{ev.level}: " + (f"{loc}: " if loc else "") + ev.message)
+        elif isinstance(ev, LinkFinished):
+            self._log("link", f"link {ev.output}: " +
+                      ("up to date" if ev.skipped else f"linked in {ev.seconds:.2f}s"))
+        elif isinstance(ev, BuildFinished):
+            self._finish(ev)
+
+    def _start(self, ev: Event, dirty: set[str]) -> None:
+        self.generation = ev.generation
+        self.building = True
+        self.tasks = []
+        for row in self.rows.values():
+            if row.emit_s is not None or row.backend_s is not None:
+                row.emit_s = row.backend_s = None
+                dirty.add(row.module)
+
+    def _module(self, ev: ModuleState, dirty: set[str]) -> None:
+        row = self.rows.get(ev.module)
+        if row is None:
+            row = self.rows[ev.module] = ModuleRow(ev.module, ev.crate)
+        elif ev.state == "pending" and row.state in FINAL_STATES:
+            row.last_final = row.state
+        row.state = ev.state
+        if ev.state in FINAL_STATES:
+            row.why = list(ev.why)
+            if ev.state != "failed" or ev.imports:
+                row.imports, row.exported_to = list(ev.imports), list(ev.exported_to)
+                row.promoted, row.internalized = list(ev.promoted), list(ev.internalized)
+            if ev.object_size is not None:
+                row.object_size = ev.object_size
+            row.history.append((ev.generation, ev.state))
+            row.last_final = ev.state
+        dirty.add(ev.module)
+
+    def _finish(self, ev: BuildFinished) -> None:
+        self.building = False
+        self.finished_generation = ev.generation
+        if ev.superseded:
+            self._log("superseded", f"build {ev.generation} superseded after {ev.seconds:.2f}s")
+            return
+        self.last = ev
+        counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n) or "nothing to do"
+        status = "ok" if ev.ok else "FAILED"
+        self._log("ok" if ev.ok else "error",
+                  f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts} ({ev.backend_jobs} backend jobs)")
+
+    # -- questions the UI asks ---------------------------------------------------
+    def why_text(self, row: ModuleRow) -> str:
+        if row.why:
+            return "; ".join(row.why)
+        return {"reused": "backend key unchanged: the cached object was used",
+                "rebuilt": "new module or own bitcode changed",
+                "pending": "waiting for this build", "emitting": "emitting pre-link bitcode",
+                "optimizing": "running the ThinLTO backend",
+                "removed": "its source is gone"}.get(row.state, "")

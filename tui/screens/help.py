@@ -1,0 +1,43 @@
+"""`?`: every key, in one place."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+KEYS = (
+    ("q", "quit (stops the engine and its workers)"),
+    ("r", "rebuild now"),
+    ("p", "pause / resume watching (edits while paused build on resume)"),
+    ("/", "search modules by name (enter keeps the filter, esc clears it)"),
+    ("enter", "inspect the module under the cursor"),
+    ("esc", "back / clear the search"),
+    ("f", "toggle changed-only (hide reused modules)"),
+    ("s", "cycle the sort within each crate: name, state, backend time, size"),
+    ("e", "open the module's source in $EDITOR"),
+    ("c", "clean the cache (asks first), then rebuild"),
+    ("↑ ↓ j k", "move"),
+    ("?", "this help"),
+)
+STATES = (
+    ("●", "rebuilt", "own bitcode changed (or new): emission + backend"),
+    ("◐", "reimported", "own bitcode unchanged, backend key changed: backend only"),
+    ("○", "reused", "backend key unchanged: cached object"),
+    ("✗", "failed", "see the log and the inspector"),
+    ("−", "removed", "its source is gone"),
+    ("…", "pending / emitting / optimizing", "in progress"),
+)
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close")]
+
+    def compose(self) -> ComposeResult:
+        keys = "\n".join(f"  [b]{k:<9}[/b] {what}" for k, what in KEYS)
+        states = "\n".join(f"  {sym} [b]{name}[/b]: {what}" for sym, name, what in STATES)
+        with Vertical(id="help"):
+            yield Static("[b]thinwatch keys[/b]\n\n" + keys + "\n\n[b]module states[/b]\n\n" + states
+                         + "\n\n[dim]esc or ? to close[/dim]")

@@ -1,0 +1,105 @@
+"""The module table: one row per module, keyed by module id, kept in sync
+with the model cell by cell (never cleared and refilled)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from engine.events import STATES
+
+from .. import format as fmt
+from ..model import STATE_ORDER, Model, ModuleRow
+
+# key, label, fixed width (None: grows with the names added)
+COLUMNS = (("crate", "crate", None), ("module", "module", None), ("state", "state", 12),
+           ("emit", "emit", 8), ("backend", "backend", 8), ("imports", "imp", 4), ("exports", "exp", 4),
+           ("size", "object", 9))
+SORTS = ("name", "state", "backend", "size")
+
+
+def cells(row: ModuleRow, styles: dict) -> tuple:
+    return (row.crate, row.module, Text(f"{row.symbol} {row.state}", style=styles.get(row.state, "")), fmt.seconds(row.emit_s), fmt.seconds(row.backend_s),
+            str(len(row.imports)), str(len(row.exported_to)), fmt.size(row.object_size))
+
+
+def sort_key(mode: str, row: ModuleRow):
+    if mode == "state":
+        within = (STATE_ORDER.get(row.state, 99), row.module)
+    elif mode == "backend":
+        within = (-(row.last_backend_s or 0.0), row.module)
+    elif mode == "size":
+        within = (-(row.object_size or 0), row.module)
+    else:
+        within = (row.module,)
+    return (row.crate, within)          # always grouped by crate
+
+
+class ModuleTable(DataTable):
+    """Colours per state come from app.tcss (`.module-table--<state>`)."""
+
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {f"module-table--{s}" for s in STATES}
+    BINDINGS = [
+        Binding("enter", "select_cursor", "inspect"),
+        Binding("j", "cursor_down", "down", show=False),
+        Binding("k", "cursor_up", "up", show=False),
+    ]
+
+    def __init__(self, **kw):
+        super().__init__(cursor_type="row", zebra_stripes=True, **kw)
+        self.shown: dict[str, tuple] = {}      # module id -> cells as displayed
+        self.sort_mode = SORTS[0]
+        self.changed_only = False
+        self.search = ""
+
+    def on_mount(self) -> None:
+        for key, label, width in COLUMNS:
+            self.add_column(label, key=key, width=width)
+
+    def visible(self, row: ModuleRow) -> bool:
+        if self.changed_only and not row.changed:
+            return False
+        return not self.search or self.search.lower() in row.module.lower()
+
+    @property
+    def current(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        except Exception:
+            return None
+
+    def sync(self, model: Model, dirty: set[str] | None = None) -> None:
+        """Bring the rows in line with the model. `dirty`: the modules that
+        changed (None: re-check all, after a filter or sort change)."""
+        check = model.rows.keys() if dirty is None else dirty
+        keep = self.current
+        reorder = dirty is None
+        styles = {s: self.get_component_rich_style(f"module-table--{s}") for s in STATES}
+        for mid in check:
+            row = model.rows.get(mid)
+            want = row is not None and self.visible(row)
+            old = self.shown.get(mid)
+            if not want:
+                if old is not None:
+                    self.remove_row(mid)
+                    del self.shown[mid]
+                continue
+            new = cells(row, styles)
+            if old is None:
+                self.add_row(*new, key=mid)
+                reorder = True
+            else:
+                for (key, _, _), a, b in zip(COLUMNS, old, new):
+                    if a != b:
+                        self.update_cell(mid, key, b)
+                        if key in ("state", "backend", "size") and self.sort_mode != "name":
+                            reorder = True
+            self.shown[mid] = new
+        if reorder and self.shown:
+            rows = model.rows
+            self.sort("module", key=lambda mid: sort_key(self.sort_mode, rows[mid]))
+            if keep in self.shown:
+                self.move_cursor(row=self.get_row_index(keep), animate=False)
