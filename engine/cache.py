@@ -16,7 +16,11 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
+
+DEFAULT_MAX_BYTES = 2 << 30            # 2 GiB
+DEFAULT_MAX_AGE = 30 * 24 * 3600       # 30 days
 
 
 class Cache:
@@ -41,9 +45,32 @@ class Cache:
     def has(self, kind: str, key: str) -> bool:
         return self._path(kind, key).is_file()
 
+    def prune(self, keep: set[tuple[str, str]], max_bytes: int = DEFAULT_MAX_BYTES,
+              max_age: float = DEFAULT_MAX_AGE) -> int:
+        """Drop entries older than `max_age`, then the oldest until the cache
+        fits in `max_bytes`; never an entry in `keep`. Returns entries removed."""
+        entries = []
+        for kind_dir in self.root.iterdir() if self.root.is_dir() else ():
+            for sub in kind_dir.iterdir():
+                for f in sub.iterdir():
+                    st = f.stat()
+                    entries.append((st.st_mtime, st.st_size, f, (kind_dir.name, f.name)))
+        entries.sort()
+        total = sum(e[1] for e in entries)
+        now, removed = time.time(), 0
+        for mtime, size, path, ident in entries:
+            if ident in keep:
+                continue
+            if now - mtime > max_age or total > max_bytes:
+                path.unlink(missing_ok=True)
+                total -= size
+                removed += 1
+        return removed
+
     def put(self, kind: str, key: str, payload: bytes) -> None:
         path = self._path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        for directory in (self.root, path.parent.parent, path.parent):   # each private, not just the last
+            directory.mkdir(exist_ok=True, mode=0o700)
         atomic_write(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
 
 

@@ -24,6 +24,7 @@ from typing import Callable
 
 import orjson
 
+from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .workspace import BUILD_DIR, ModuleSource, Unit
@@ -68,6 +69,8 @@ class CargoProject:
     root: Path
     target: str = ""
     opt_level: int = 2
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
+    cache_max_age: float = DEFAULT_MAX_AGE
 
     @property
     def build_dir(self) -> Path:

@@ -8,29 +8,38 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
+
+from .errors import ConfigError
+from .lock import WorkspaceLock
+from .workspace import BUILD_DIR
 
 from .events import BuildFinished, TestResult
 from .report import Printer
 from .watch import Session
 
-COMMANDS = ("build", "watch", "test")
+COMMANDS = ("build", "watch", "test", "clean")
 INTERRUPTED = 130
+CLEANED = ("cache", "objects", "units", "links", "state.json")
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thinwatch", description="Incremental ThinLTO in watch mode.")
     p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
                    help="build: build once and exit; watch (default): build, then rebuild on every change; "
-                        "test: build a Cargo workspace's test binaries through thinwatch and run them")
+                        "test: build a Cargo workspace's test binaries through thinwatch and run them; "
+                        "clean: delete the cache and build state (keeps the executables and cargo's target/)")
     p.add_argument("workspace", nargs="?", default=".", help="workspace directory (default: .)")
     p.add_argument("--once", action="store_true", help="build once and exit (same as `build`)")
     p.add_argument("--no-tui", action="store_true", help="headless: print lines instead of the terminal UI")
     p.add_argument("--json", action="store_true", help="headless, one JSON object per event on stdout")
     p.add_argument("--on-change", choices=("restart", "finish"), default="restart",
                    help="a change during a build: abandon it and start again (default), or finish it first")
+    p.add_argument("--wait", action="store_true",
+                   help="if another thinwatch is using the workspace, wait for it instead of failing")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     return p
 
@@ -45,7 +54,8 @@ def exit_code(result: BuildFinished | None) -> int:
 
 async def _headless(args, root: Path) -> int:
     printer = Printer(json=args.json)
-    session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test")
+    session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test",
+                      wait=args.wait)
     loop = asyncio.get_running_loop()
     me = asyncio.current_task()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -93,6 +103,32 @@ def main(argv: list[str] | None = None) -> int:
     if not root.is_dir():
         print(f"thinwatch: {root} is not a directory", file=sys.stderr)
         return 2
+    try:
+        if args.command == "clean":
+            return clean(root, args.wait)
+        return _run(args, root)
+    except ConfigError as e:
+        print(f"thinwatch: {e}", file=sys.stderr)
+        return 2
+
+
+def clean(root: Path, wait: bool) -> int:
+    build_dir = root.resolve() / BUILD_DIR
+    lock = WorkspaceLock(build_dir, wait=wait)
+    try:
+        for name in CLEANED:
+            path = build_dir / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink(missing_ok=True)
+    finally:
+        lock.release()
+    print(f"thinwatch: removed the cache and build state in {build_dir}")
+    return 0
+
+
+def _run(args, root: Path) -> int:
     headless = (args.no_tui or args.json or args.once or args.command != "watch"
                 or not sys.stdout.isatty())
     if not headless:

@@ -27,7 +27,7 @@ from .link import LinkFailed, find_cc, link
 from .pool import TaskPool
 from .summary import ModuleSummary
 from .thinlink import ModulePlan, thin_link
-from .workspace import MANIFEST, ModuleSource, Unit, load
+from .workspace import MANIFEST, ModuleSource, Unit, load, printable
 
 EMIT_FORMAT = 1
 PRELINK_OPT = 2
@@ -56,6 +56,7 @@ class Build:
                           "prelink_opt": PRELINK_OPT}
         self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": ""}
         self.failed: dict[str, str] = {}
+        self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
 
@@ -67,7 +68,7 @@ class Build:
     def fail(self, src: ModuleSource, message: str, line: int | None = None, col: int | None = None) -> None:
         self.failed[src.id] = message
         self.sink(Diagnostic(self.gen, "error", message, module=src.id,
-                             file=str(src.path.relative_to(self.ws.root)), line=line, col=col))
+                             file=_relative(src, self.ws.root), line=line, col=col))
         self.state(src, "failed", why=[message])
 
     def task_done(self, src: ModuleSource, phase: str, res) -> None:
@@ -79,17 +80,36 @@ class Build:
                        "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
                        "opts": self.emit_opts})
 
-    async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
-        try:
-            data = src.path.read_bytes()
-        except OSError as e:
-            self.fail(src, f"cannot read: {e.strerror}")
-            return None
+    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None]:
+        """Read the source and look its emission up in the cache (in a thread)."""
+        data = src.path.read_bytes()
         key = self.emission_key(src, data)
         blob = None if force else self.cache.get("emit", key)
-        if blob is not None and self.cache.has("bc", key):
-            meta = orjson.loads(blob)
-            return Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"]), meta["fragments"])
+        if blob is None or not self.cache.has("bc", key):
+            return data, key, None
+        meta = orjson.loads(blob)
+        return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"]),
+                                  meta["fragments"])
+
+    def _store(self, key: str, out: dict) -> str:
+        own = hashlib.sha256(out["bitcode"]).hexdigest()
+        self.cache.put("bc", key, out["bitcode"])
+        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"],
+                                                  "fragments": out["fragments"]}))
+        return own
+
+    async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
+        if src.problem:
+            self.fail(src, src.problem)
+            return None
+        try:
+            data, key, hit = await asyncio.to_thread(self._lookup, src, force)
+        except OSError as e:
+            self.fail(src, f"cannot read: {e.strerror or e}")
+            return None
+        self.used.update({("emit", key), ("bc", key)})
+        if hit is not None:
+            return hit
         self.state(src, "emitting")
         try:
             res = await self.pool.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
@@ -104,17 +124,18 @@ class Build:
             return None
         self.task_done(src, "emit", res)
         out = res.value
-        own = hashlib.sha256(out["bitcode"]).hexdigest()
-        self.cache.put("bc", key, out["bitcode"])
-        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"],
-                                                  "fragments": out["fragments"]}))
+        try:
+            own = await asyncio.to_thread(self._store, key, out)
+        except OSError as e:
+            self.fail(src, f"cannot write the cache: {e.strerror or e}")
+            return None
         return Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]), out["fragments"])
 
     async def bitcode(self, em: Emitted) -> bytes | None:
-        data = self.cache.get("bc", em.key)
+        data = await asyncio.to_thread(self.cache.get, "bc", em.key)
         if data is None:                      # damaged entry: emit again, deterministically
             again = await self.emit(em.source, force=True)
-            data = again and self.cache.get("bc", again.key)
+            data = again and await asyncio.to_thread(self.cache.get, "bc", again.key)
         return data
 
     # -- backends --------------------------------------------------------------
@@ -141,8 +162,19 @@ class Build:
             return None
         self.task_done(src, "backend", res)
         obj = res.value["object"]
-        self.cache.put("obj", digest_, obj)
+        try:
+            await asyncio.to_thread(self.cache.put, "obj", digest_, obj)
+        except OSError as e:
+            self.fail(src, f"cannot write the cache: {e.strerror or e}")
+            return None
         return obj
+
+
+def _relative(src: ModuleSource, root: Path) -> str:
+    try:
+        return printable(str(src.path.relative_to(root)))
+    except ValueError:
+        return src.display
 
 
 def object_path(unit: Unit, mid: str) -> Path:
@@ -188,10 +220,16 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     else:
         units = project.units()
     outputs = []
-    for unit in units:
-        out = await build_unit(b, unit, phases)
-        if out is not None:
-            outputs.append(out)
+    try:
+        for unit in units:
+            out = await build_unit(b, unit, phases)
+            if out is not None:
+                outputs.append(out)
+        if not b.failed:
+            await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
+    except OSError as e:        # e.g. the disk is full: the last record and outputs stay as they were
+        b.failed["<build dir>"] = str(e)
+        sink(Diagnostic(generation, "error", f"cannot write the build directory: {e}"))
     return finish(not b.failed, b, outputs)
 
 
@@ -225,12 +263,13 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         d = keys.key_digest(comps)
         old = prev.modules.get(mid)
         path = object_path(unit, mid)
-        if b.cache.has("obj", d):
+        b.used.add(("obj", d))
+        if await asyncio.to_thread(b.cache.has, "obj", d):
             state, why = "reused", []
             # The materialized object is trusted only if it is the file this
             # digest's build left; an abandoned build may have replaced it.
             fresh = old is not None and old.digest == d and _stamp(path) == old.stamp
-            obj = None if fresh else b.cache.get("obj", d)
+            obj = None if fresh else await asyncio.to_thread(b.cache.get, "obj", d)
             if not fresh and obj is None:      # entry failed verification: rebuild it
                 state = "rebuilt" if old is None or old.own != em.own else "reimported"
         else:
@@ -241,8 +280,11 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             if obj is None:
                 return
         if not fresh:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write(path, obj)
+            try:
+                await asyncio.to_thread(_materialize, path, obj)
+            except OSError as e:
+                b.fail(em.source, f"cannot write {path.name}: {e.strerror or e}")
+                return
         new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, _stamp(path))
         b.state(em.source, state, why=why if state != "reused" else [],
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
@@ -266,6 +308,11 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         _add(phases, "link", t)
     record.save(unit.state_dir, new_record)
     return output
+
+
+def _materialize(path: Path, obj: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, obj)
 
 
 def _stamp(path: Path) -> list[int] | None:

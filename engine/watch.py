@@ -19,6 +19,7 @@ from typing import Callable
 import watchfiles
 
 from .events import BuildFinished, Event
+from .lock import WorkspaceLock
 from .pool import TaskPool
 from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
@@ -67,9 +68,10 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
 
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
-                 tests: bool = False):
+                 tests: bool = False, wait: bool = False):
         self.root = Path(root).resolve()
         self.tests = tests
+        self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
         self.on_change = on_change
         self.pool = TaskPool(jobs)
@@ -145,3 +147,4 @@ class Session:
 
     def close(self, kill: bool = False) -> None:
         self.pool.kill() if kill else self.pool.close()
+        self.lock.release()

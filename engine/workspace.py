@@ -8,6 +8,10 @@
     target = ""            # target triple; empty = the host's
     run = []               # optional command to run the built program
 
+    [cache]
+    max_size_mb = 2048     # pruned to this after every good build (oldest first)
+    max_age_days = 30      # entries older than this are dropped
+
     [crates]
     core = "core"          # crate name = directory of its .ll / .bc modules
 
@@ -18,11 +22,14 @@ survive them.
 
 from __future__ import annotations
 
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 
 MANIFEST = "thinwatch.toml"
@@ -36,6 +43,16 @@ class ModuleSource:
     crate: str
     path: Path
     is_bitcode: bool
+    problem: str = ""        # why it cannot be built at all (reported as its error)
+
+    @property
+    def display(self) -> str:
+        return printable(str(self.path))
+
+
+def printable(text: str) -> str:
+    """A file name as valid UTF-8 text (undecodable bytes spelled as \\xNN)."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 @dataclass
@@ -60,6 +77,8 @@ class Workspace:
     target: str
     crates: dict[str, Path]
     run: list[str] = field(default_factory=list)
+    cache_max_bytes: int = DEFAULT_MAX_BYTES
+    cache_max_age: float = DEFAULT_MAX_AGE
 
     @property
     def build_dir(self) -> Path:
@@ -76,18 +95,27 @@ class Workspace:
     def modules(self) -> list[ModuleSource]:
         found = []
         for crate, directory in sorted(self.crates.items()):
-            for path in sorted(directory.rglob("*")):
-                if path.suffix not in SUFFIXES or not path.is_file() or path.name.startswith("."):
-                    continue
-                rel = path.relative_to(directory).with_suffix("")
-                mid = crate + "::" + "::".join(rel.parts)
-                found.append(ModuleSource(mid, crate, path, path.suffix == ".bc"))
+            for dirpath, dirnames, filenames in os.walk(directory):   # never follows directory links
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for name in sorted(filenames):
+                    path = Path(dirpath) / name
+                    if path.suffix not in SUFFIXES or name.startswith("."):
+                        continue
+                    rel = path.relative_to(directory).with_suffix("")
+                    mid = printable(crate + "::" + "::".join(rel.parts))
+                    problem = ""
+                    if printable(name) != name:
+                        problem = "file name is not valid UTF-8; rename the file"
+                    elif self.root not in path.resolve().parents:
+                        problem = f"symlink points outside the workspace (to {printable(str(path.resolve()))})"
+                    found.append(ModuleSource(mid, crate, path, path.suffix == ".bc", problem))
         return found
 
 
 def _expect(value, kind, what: str):
     if not isinstance(value, kind):
-        raise ConfigError(f"{MANIFEST}: {what} must be {kind.__name__ if isinstance(kind, type) else kind}")
+        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ConfigError(f"{MANIFEST}: {what} must be {name}")
     return value
 
 
@@ -102,11 +130,14 @@ def load(root: Path) -> Workspace:
         raise ConfigError(f"{manifest}: {e}") from None
     build = _expect(data.get("build", {}), dict, "[build]")
     crates = _expect(data.get("crates", {}), dict, "[crates]")
+    cache = _expect(data.get("cache", {}), dict, "[cache]")
     if not crates:
         raise ConfigError(f"{manifest}: [crates] names no crate")
     dirs = {}
     for name, rel in crates.items():
         _expect(rel, str, f"crates.{name}")
+        if not re.fullmatch(r"[A-Za-z0-9_][-A-Za-z0-9_]*", name):
+            raise ConfigError(f"{manifest}: crate name {name!r} must be letters, digits, '_' or '-'")
         path = (root / rel).resolve()
         if root != path and root not in path.parents:
             raise ConfigError(f"{manifest}: crate {name!r} directory {rel!r} is outside the workspace")
@@ -128,4 +159,8 @@ def load(root: Path) -> Workspace:
         target=_expect(build.get("target", ""), str, "build.target"),
         crates=dirs,
         run=list(_expect(build.get("run", []), list, "build.run")),
+        cache_max_bytes=int(_expect(cache.get("max_size_mb", DEFAULT_MAX_BYTES >> 20), int,
+                                    "cache.max_size_mb")) << 20,
+        cache_max_age=_expect(cache.get("max_age_days", DEFAULT_MAX_AGE / 86400), (int, float),
+                              "cache.max_age_days") * 86400,
     )

@@ -1,0 +1,246 @@
+"""Faults, bad input and concurrent use: each loses nothing and is reported."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from conftest import ROOT, build, clean_outputs, edit, outputs, run_exe, thinwatch
+from test_watch import Watcher, _descendants, big_workspace
+
+CRASH_MODULE = """; Reading a register that does not exist is a fatal error in LLVM's
+; code generator: the process running the backend exits.
+declare i64 @llvm.read_register.i64(metadata)
+@llvm.used = appending global [1 x ptr] [ptr @crash_probe], section "llvm.metadata"
+define i64 @crash_probe() {
+  %r = call i64 @llvm.read_register.i64(metadata !0)
+  ret i64 %r
+}
+!0 = !{!"not_a_register"}
+"""
+
+
+def json_build(ws: Path, *extra: str, **kw) -> tuple[int, list[dict]]:
+    res = thinwatch("build", "--once", "--json", "-j", "2", *extra, str(ws), **kw)
+    return res.returncode, [orjson.loads(line) for line in res.stdout.splitlines()]
+
+
+def final_states(events: list[dict]) -> dict[str, str]:
+    return {e["module"]: e["state"] for e in events if e["reason"] == "module-state"}
+
+
+def test_llvm_fatal_error_fails_only_its_module_and_watch_goes_on(ir_ws):
+    w = Watcher(ir_ws)
+    try:
+        assert w.next("build-finished")["ok"]
+        good = run_exe(ir_ws / ".thinwatch/out/sample")
+        crash = ir_ws / "core" / "crash.ll"
+        crash.write_text(CRASH_MODULE)
+        diag = w.next("diagnostic")
+        assert diag["module"] == "core::crash" and "worker process died" in diag["message"]
+        done = w.next("build-finished")
+        assert not done["ok"] and done["counts"]["failed"] == 1
+        assert run_exe(ir_ws / ".thinwatch/out/sample") == good
+        crash.unlink()
+        done = w.next("build-finished")
+        assert done["ok"]
+    finally:
+        w.stop()
+
+
+def test_worker_killed_mid_build_is_retried_and_result_is_clean(tmp_path, pool):
+    ws = big_workspace(tmp_path / "big")
+    w = Watcher(ws)
+    try:
+        w.next("task-finished", phase="emit")
+        victims = [p for p in _descendants(w.proc.pid) if b"forkserver" not in Path(f"/proc/{p}/cmdline").read_bytes()]
+        assert victims
+        os.kill(max(victims), signal.SIGKILL)
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"], [e for e in w.seen if e["reason"] == "diagnostic"]
+    finally:
+        w.stop()
+    assert outputs(ws) == clean_outputs(ws, pool, tmp_path)
+
+
+def test_sigkill_at_twenty_points_then_build_equals_clean(tmp_path, pool):
+    ws = big_workspace(tmp_path / "big", modules=60)
+    delays = [0.05 + 0.08 * i for i in range(20)]           # spread over emission, backend, writes, link
+    for i, delay in enumerate(delays):
+        edit(ws / f"m/mod{i % 7}.ll", f"add i32 %x, {i % 7}", f"add i32 %x, {100 + i}")
+        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", "2",
+                                 str(ws)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                start_new_session=True)
+        time.sleep(delay)
+        os.killpg(proc.pid, signal.SIGKILL)                  # the app and its workers, at once
+        proc.wait()
+        edit(ws / f"m/mod{i % 7}.ll", f"add i32 %x, {100 + i}", f"add i32 %x, {i % 7}")
+    code, _ = json_build(ws)
+    assert code == 0
+    assert outputs(ws) == clean_outputs(ws, pool, tmp_path)
+
+
+def test_corrupted_cache_entries_are_discarded_and_rebuilt(ir_ws, pool, tmp_path):
+    assert build(ir_ws, pool).finished.ok
+    cache = ir_ws / ".thinwatch" / "cache"
+    for i, entry in enumerate(sorted(p for p in cache.rglob("*") if p.is_file())):
+        data = entry.read_bytes()
+        entry.write_bytes(data[: len(data) // 2] if i % 2 else data[:-1] + bytes([data[-1] ^ 1]))
+    shutil.rmtree(ir_ws / ".thinwatch" / "objects")
+    again = build(ir_ws, pool)
+    assert again.finished.ok
+    assert again.finished.backend_jobs == 9            # no damaged object was used
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_second_process_is_refused_or_waits(ir_ws):
+    w = Watcher(ir_ws)
+    try:
+        w.next("build-finished")
+        res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+        assert res.returncode == 2
+        assert f"pid {w.proc.pid}" in res.stderr and "--wait" in res.stderr
+        waiting = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--no-tui", "--wait",
+                                    str(ir_ws)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        assert waiting.poll() is None                     # blocked behind the watcher
+    finally:
+        w.stop()
+    assert waiting.wait(timeout=60) == 0
+
+
+BAD_INPUTS = {
+    "empty bitcode": ("core/empty.bc", b"", "invalid bitcode"),
+    "binary garbage": ("core/garbage.ll", bytes(range(256)) * 4, "not UTF-8"),
+    "garbage bitcode": ("core/garbage.bc", b"BC\xc0\xde" + os.urandom(64), "invalid bitcode"),
+    "other triple": ("core/arm.ll", b'target triple = "aarch64-unknown-linux-gnu"\ndefine void @arm_f() {\n  ret void\n}\n',
+                     "targets 'aarch64-unknown-linux-gnu'"),
+    "other data layout": ("core/dl.ll", b'target datalayout = "E-m:e-i64:64-n32:64"\ndefine void @dl_f() {\n  ret void\n}\n',
+                          "data layout"),
+    "fails verification": ("core/unverified.ll",
+                           b"define i32 @unverified(i32 %x) {\n  %a = add i32 %b, 1\n  %b = add i32 %x, 1\n  ret i32 %a\n}\n",
+                           "does not verify"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_INPUTS))
+def test_bad_input_fails_alone_and_loses_nothing(ir_ws, case, tmp_path, pool):
+    assert build(ir_ws, pool).finished.ok
+    exe = ir_ws / ".thinwatch/out/sample"
+    good_exe, good_state = exe.read_bytes(), (ir_ws / ".thinwatch/state.json").read_bytes()
+    rel, data, message = BAD_INPUTS[case]
+    (ir_ws / rel).write_bytes(data)
+    code, events = json_build(ir_ws)
+    assert code == 1
+    diags = [e for e in events if e["reason"] == "diagnostic"]
+    assert len(diags) == 1 and diags[0]["file"] == rel and message in diags[0]["message"]
+    states = final_states(events)
+    assert list(states.values()).count("failed") == 1
+    assert exe.read_bytes() == good_exe
+    (ir_ws / rel).unlink()
+    assert json_build(ir_ws)[0] == 0
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_symlink_out_of_workspace_unreadable_and_undecodable_names(ir_ws, tmp_path):
+    outside = tmp_path / "outside.ll"
+    outside.write_text("define void @outside() {\n  ret void\n}\n")
+    (ir_ws / "core" / "escape.ll").symlink_to(outside)
+    (ir_ws / "core" / "gone.ll").symlink_to(ir_ws / "core" / "missing-target.ll")
+    Path(os.fsdecode(os.fsencode(ir_ws / "app") + b"/bad\xff.ll")).write_text("; undecodable name\n")
+    code, events = json_build(ir_ws)
+    assert code == 1
+    by_file = {e["file"]: e["message"] for e in events if e["reason"] == "diagnostic"}
+    assert "outside the workspace" in by_file["core/escape.ll"]
+    assert "cannot read" in by_file["core/gone.ll"]
+    assert "not valid UTF-8" in by_file["app/bad\\xff.ll"]
+
+
+def test_huge_module_builds(ir_ws, pool):
+    lines = ["define i32 @huge(i32 %x) {", "  %v0 = add i32 %x, 1"]
+    lines += [f"  %v{i} = mul i32 %v{i - 1}, {i | 1}" for i in range(1, 20000)]
+    lines += ["  ret i32 %v19999", "}"]
+    (ir_ws / "core" / "huge.ll").write_text("\n".join(lines) + "\n")
+    out = build(ir_ws, pool)
+    assert out.finished.ok and out.states["core::huge"] == "rebuilt"
+
+
+def test_manifest_that_escapes_is_refused(ir_ws):
+    manifest = ir_ws / "thinwatch.toml"
+    text = manifest.read_text()
+    manifest.write_text(text.replace('core = "core"', '"../evil" = "core"'))
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert res.returncode == 2 and "crate name" in res.stdout
+    manifest.write_text(text.replace('core = "core"', 'core = "../.."'))
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert res.returncode == 2 and "outside the workspace" in res.stdout
+
+
+def _limit_file_size():
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2000, 2000))
+
+
+def test_disk_full_while_writing_cache(ir_ws, pool, tmp_path):
+    assert build(ir_ws, pool).finished.ok
+    exe = ir_ws / ".thinwatch/out/sample"
+    good = exe.read_bytes()
+    edit(ir_ws / "core/stats.ll", "xor i32", "or i32")
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    res = subprocess.run([sys.executable, "-m", "engine.cli", "build", "--once", "--json", str(ir_ws)],
+                         cwd=ROOT, capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120)
+    assert res.returncode == 1
+    messages = [orjson.loads(line)["message"] for line in res.stdout.splitlines()
+                if orjson.loads(line)["reason"] == "diagnostic"]
+    assert messages and all("File too large" in m for m in messages)
+    assert exe.read_bytes() == good
+    assert build(ir_ws, pool).finished.ok
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_bounded_cache_keeps_what_the_build_needs(ir_ws, pool):
+    manifest = ir_ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text() + "\n[cache]\nmax_size_mb = 0\nmax_age_days = 0\n")
+    assert build(ir_ws, pool).finished.ok
+    for op in ("sub", "mul", "add"):
+        text = (ir_ws / "core/geom.ll").read_text()
+        (ir_ws / "core/geom.ll").write_text(text.replace("%d = add i32 %ax, %ay", f"%d = {op} i32 %ax, %ay")
+                                            .replace("%d = sub i32 %ax, %ay", f"%d = {op} i32 %ax, %ay")
+                                            .replace("%d = mul i32 %ax, %ay", f"%d = {op} i32 %ax, %ay"))
+        assert build(ir_ws, pool).finished.ok
+    entries = [p for p in (ir_ws / ".thinwatch/cache").rglob("*") if p.is_file()]
+    assert len(entries) == 9 * 3                      # emit + bc + obj of the current build, nothing else
+    again = build(ir_ws, pool)
+    assert set(again.states.values()) == {"reused"}
+
+
+def test_clean_command(ir_ws, pool):
+    assert build(ir_ws, pool).finished.ok
+    res = thinwatch("clean", str(ir_ws))
+    assert res.returncode == 0
+    assert not (ir_ws / ".thinwatch/cache").exists() and not (ir_ws / ".thinwatch/state.json").exists()
+    assert (ir_ws / ".thinwatch/out/sample").exists()
+    again = build(ir_ws, pool)
+    assert again.finished.ok and again.finished.backend_jobs == 9
+
+
+def test_cache_is_private_and_never_executable(ir_ws, pool):
+    assert build(ir_ws, pool).finished.ok
+    build_dir = ir_ws / ".thinwatch"
+    assert stat.S_IMODE(build_dir.stat().st_mode) == 0o700
+    for p in (build_dir / "cache").rglob("*"):
+        mode = stat.S_IMODE(p.stat().st_mode)
+        if p.is_dir():
+            assert mode & 0o077 == 0, p
+        else:
+            assert mode == 0o600, p
