@@ -42,6 +42,7 @@ class ModuleState(Event):
     promoted: list[str] = field(default_factory=list)
     internalized: list[str] = field(default_factory=list)
     object_size: int | None = None
+    backend_seconds: float | None = None    # its backend's last run (this build's, or the one reused)
 
 
 @dataclass

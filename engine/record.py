@@ -23,6 +23,7 @@ class ModuleRecord:
     digest: str
     own: str
     stamp: list[int]          # (size, mtime_ns) of objects/<module>.o as this build left it
+    backend_seconds: float = 0.0   # what its backend took when it last ran
 
 
 @dataclass

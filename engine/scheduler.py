@@ -57,6 +57,7 @@ class Build:
         self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": ""}
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
+        self.backend_seconds: dict[str, float] = {}
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
 
@@ -161,6 +162,7 @@ class Build:
             self.fail(src, f"internal error in the backend: {e!r}")
             return None
         self.task_done(src, "backend", res)
+        self.backend_seconds[src.id] = res.end - res.start
         obj = res.value["object"]
         try:
             await asyncio.to_thread(self.cache.put, "obj", digest_, obj)
@@ -285,8 +287,9 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             except OSError as e:
                 b.fail(em.source, f"cannot write {path.name}: {e.strerror or e}")
                 return
-        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, _stamp(path))
-        b.state(em.source, state, why=why if state != "reused" else [],
+        seconds = b.backend_seconds.get(mid, old.backend_seconds if old else 0.0)
+        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, _stamp(path), round(seconds, 4))
+        b.state(em.source, state, why=why if state != "reused" else [], backend_seconds=round(seconds, 4),
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                 exported_to=plan.exported_to, promoted=plan.promote,
                 internalized=plan.internalize, object_size=path.stat().st_size)

@@ -96,6 +96,12 @@ class Session:
         if self._pending:
             self._wake.set()
 
+    def cancel_build(self) -> None:
+        """Abandon the running build (it ends superseded); the next change or
+        `rebuild()` starts a new one."""
+        if self._build is not None and not self._build.done():
+            self._build.cancel()
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()

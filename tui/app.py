@@ -265,15 +265,14 @@ class ThinwatchApp(App[int]):
         return self.root / BUILD_DIR / "cache"
 
     def action_clean(self) -> None:
-        if self.model.building:
-            self.notify("a build is running: clean the cache after it finishes", severity="warning")
-            return
         cache = self.cache_dir
         self.push_screen(ConfirmScreen(f"Delete {cache} and rebuild everything?"), self.clean)
 
     def clean(self, yes: bool | None) -> None:
         if not yes:
             return
+        if self.session is not None:
+            self.session.cancel_build()        # its late writes are verified entries: harmless
         shutil.rmtree(self.cache_dir, ignore_errors=True)
         self.notify("cache deleted; rebuilding", timeout=3)
         if self.session is not None:

@@ -173,6 +173,8 @@ class Model:
                 row.promoted, row.internalized = list(ev.promoted), list(ev.internalized)
             if ev.object_size is not None:
                 row.object_size = ev.object_size
+            if ev.backend_seconds is not None:
+                row.last_backend_s = ev.backend_seconds
             row.history.append((ev.generation, ev.state))
             row.last_final = ev.state
         dirty.add(ev.module)
