@@ -58,6 +58,9 @@ class Build:
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.backend_seconds: dict[str, float] = {}
+        # Per module: its emission, its plan and every emission of its unit, so
+        # the front-ends can re-run a backend to show its optimised IR.
+        self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
 
@@ -193,7 +196,8 @@ def open_project(root: Path):
 
 
 async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
-                    trigger: list[str] | None = None, tests: bool = False) -> BuildFinished:
+                    trigger: list[str] | None = None, tests: bool = False,
+                    on_build: Callable[["Build"], None] | None = None) -> BuildFinished:
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     sink(BuildStarted(generation, trigger or [], str(root)))
@@ -209,6 +213,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     try:
         project = open_project(root)
         b = Build(project, pool, sink, generation)
+        if on_build is not None:
+            on_build(b)
     except (ConfigError, TaskFailed) as e:
         sink(Diagnostic(generation, "error", str(e), file=str(Path(root) / MANIFEST)))
         return finish(False)
@@ -255,6 +261,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     t = time.monotonic()
     plans = thin_link({mid: em.summary for mid, em in emitted.items()}, unit.preserve)
     _add(phases, "thinlink", t)
+    b.inputs.update((mid, (em, plans[mid], emitted)) for mid, em in emitted.items())
 
     t = time.monotonic()
     new_record = record.Record(modules={mid: m for mid, m in prev.modules.items() if mid in b.failed})

@@ -78,6 +78,7 @@ class Session:
         self.generation = 0
         self.paused = False
         self.last: BuildFinished | None = None
+        self.last_build = None           # the scheduler's Build of `last`, for inspection
         self._wake = asyncio.Event()
         self._pending: set[str] = set()
         self._stop = asyncio.Event()
@@ -120,10 +121,12 @@ class Session:
         self.generation += 1
         gen = self.generation
         started = time.monotonic()
+        building = []
         self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
-                                                 tests=self.tests))
+                                                 tests=self.tests, on_build=building.append))
         try:
             self.last = await self._build
+            self.last_build = building[0] if building else None
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():     # we are being stopped, not superseded
                 raise

@@ -8,6 +8,7 @@ import shutil
 from conftest import IGNORE, SAMPLE_IR, edit
 from tuihelp import settle, wait_for
 from tui.app import ThinwatchApp
+from tui.screens.code import CodeScreen
 from tui.screens.inspector import InspectorScreen
 
 
@@ -53,6 +54,23 @@ async def drive(app: ThinwatchApp, ws) -> None:
         assert "point_manhattan" in names
         why = str(screen.query_one("#ins-why").render())
         assert "point_manhattan" in why
+
+        # the imported body, then the module's optimised IR
+        imports.move_cursor(row=names.index("point_manhattan"))
+        await pilot.press("b")
+        code = app.screen
+        assert isinstance(code, CodeScreen)
+        await wait_for(pilot, lambda: "define available_externally" in code.query_one("#code").text, 30,
+                       "the imported body")
+        assert "@point_manhattan" in code.query_one("#code").text
+        await pilot.press("escape")
+        await pilot.press("o")
+        code = app.screen
+        await wait_for(pilot, lambda: "define" in code.query_one("#code").text, 30, "the optimised IR")
+        assert "@shapes_demo" in code.query_one("#code").text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, InspectorScreen)
         await pilot.press("escape")
         await pilot.pause()
         assert not isinstance(app.screen, InspectorScreen)

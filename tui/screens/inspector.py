@@ -10,7 +10,10 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from engine import inspect
+
 from .. import format as fmt
+from .code import CodeScreen
 from ..messages import ModelUpdated
 from ..model import Model, ModuleRow
 
@@ -20,6 +23,8 @@ HASH = 12
 class InspectorScreen(Screen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "back"),
+        Binding("o", "optimized_ir", "optimised IR"),
+        Binding("b", "imported_body", "imported body"),
         Binding("e", "app.edit", "edit source"),
         Binding("question_mark", "app.help", "help", key_display="?"),
     ]
@@ -46,6 +51,31 @@ class InspectorScreen(Screen):
         table = self.query_one("#ins-imports", DataTable)
         table.add_columns("function", "from module", "hash")
         self.show()
+
+    def action_optimized_ir(self) -> None:
+        session = getattr(self.app, "session", None)
+        if session is None:
+            self.notify("no engine in this session", severity="warning")
+            return
+        self.app.push_screen(CodeScreen(f"{self.module}: optimised IR",
+                                        lambda: inspect.optimized_ir(session, self.module)))
+
+    def action_imported_body(self) -> None:
+        """The body (and all it brought) of the import under the cursor."""
+        session = getattr(self.app, "session", None)
+        row = self.row
+        table = self.query_one("#ins-imports", DataTable)
+        if session is None or row is None or not row.imports:
+            self.notify("nothing imported to show", severity="warning")
+            return
+        name, exporter, _ = row.imports[min(table.cursor_row, len(row.imports) - 1)]
+
+        async def body() -> str:
+            return inspect.imported_body(session, self.module, name)
+        self.app.push_screen(CodeScreen(f"{self.module}: imported {exporter}::{name}", body))
+
+    def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
+        self.action_imported_body()
 
     def on_model_updated(self, _: ModelUpdated) -> None:
         self.show()

@@ -1,0 +1,41 @@
+"""What a front-end can ask about a module of the last complete build: its
+optimised IR (its backend re-run in a worker, deterministic, nothing cached)
+and the exact text it imported for a function."""
+
+from __future__ import annotations
+
+from . import backend
+from .watch import Session
+
+
+def _inputs(session: Session, module: str):
+    build = session.last_build
+    if build is None or module not in build.inputs:
+        raise LookupError(f"{module} is not part of the last complete build")
+    return build, *build.inputs[module]
+
+
+async def optimized_ir(session: Session, module: str) -> str:
+    build, em, plan, emitted = _inputs(session, module)
+    bitcode = await build.bitcode(em)
+    if bitcode is None:
+        raise LookupError(f"the pre-link bitcode of {module} is no longer in the cache")
+    fragments = [emitted[i.exporter].fragments[i.source_name] for i in plan.imports]
+    result = await session.pool.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
+                                    build.backend_opts, True)
+    return result.value["ir"]
+
+
+def imported_body(session: Session, module: str, name: str) -> str:
+    """The fragment `module` imported for `name`: the body and all it brought along."""
+    _, _, plan, emitted = _inputs(session, module)
+    imp = next((i for i in plan.imports if i.name == name), None)
+    if imp is None:
+        raise LookupError(f"{module} does not import {name}")
+    frag = emitted[imp.exporter].fragments[imp.source_name]
+    parts = [f"; imported from {imp.exporter} as {imp.source_name}, fragment {frag['hash'][:16]}", frag["define"]]
+    parts += list(frag["consts"].values()) + list(frag["decls"].values())
+    parts += [f"%{name} = {text.split(' = ', 1)[1]}" for name, text in frag["types"].items()]
+    parts += [f"attributes #{i} = {t}" for i, t in enumerate(frag["attrs"])]
+    parts += [f"!{i} = {t}" for i, t in enumerate(frag["mds"])]
+    return "\n".join(parts) + "\n"
