@@ -17,7 +17,8 @@ from .errors import ConfigError
 from .lock import WorkspaceLock
 from .workspace import BUILD_DIR
 
-from .events import BuildFinished, TestResult
+from .events import BuildFinished
+from .programs import run_program
 from .report import Printer
 from .watch import Session
 
@@ -83,11 +84,9 @@ async def run_tests(outputs: list[str], root: Path, printer: Printer) -> int:
     for exe in outputs:
         if not Path(exe).name.startswith("test-"):
             continue
-        proc = await asyncio.create_subprocess_exec(exe, cwd=root, stdout=asyncio.subprocess.PIPE,
-                                                    stderr=asyncio.subprocess.STDOUT)
-        out, _ = await proc.communicate()
-        failed += proc.returncode != 0
-        printer(TestResult(0, Path(exe).name, proc.returncode == 0, out.decode("utf-8", "replace")))
+        result = await run_program([exe], root, "test", 0)
+        failed += not result.passed
+        printer(result)
     return 1 if failed else 0
 
 

@@ -94,8 +94,14 @@ class BuildFinished(Event):
 
 
 @dataclass
-class TestResult(Event):
-    reason: ClassVar[str] = "test-result"
-    binary: str
-    passed: bool
+class ProgramFinished(Event):
+    """A built program was run: a test binary, or the manifest's `run` command."""
+    reason: ClassVar[str] = "program-finished"
+    kind: str             # test | run
+    program: str
+    exit_code: int
     output: str
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
-                     ModuleState, TestResult)
+                     ModuleState, ProgramFinished)
 
 COLOURS = {"rebuilt": "33", "reimported": "36", "reused": "2", "failed": "31", "removed": "35"}
 SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−"}
@@ -50,9 +51,11 @@ class Printer:
             return self._c("31", f"{ev.level}: ") + (f"{loc}: " if loc else "") + ev.message
         if isinstance(ev, LinkFinished) and not ev.skipped:
             return f"  linked {ev.output} in {ev.seconds:.2f}s"
-        if isinstance(ev, TestResult):
-            verdict = self._c("32", "ok") if ev.passed else self._c("31", "FAILED")
-            return f"test {ev.binary}: {verdict}" + ("" if ev.passed else "\n" + ev.output.rstrip())
+        if isinstance(ev, ProgramFinished):
+            verdict = self._c("32", "ok") if ev.passed else self._c("31", f"FAILED (exit {ev.exit_code})")
+            if ev.kind == "test":
+                return f"test {Path(ev.program).name}: {verdict}" + ("" if ev.passed else "\n" + ev.output.rstrip())
+            return f"run {ev.program}: {verdict}\n" + ev.output.rstrip()
         if isinstance(ev, BuildFinished):
             counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n)
             status = self._c("32", "ok") if ev.ok else self._c("31", "FAILED")

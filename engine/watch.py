@@ -21,6 +21,7 @@ import watchfiles
 from .events import BuildFinished, Event
 from .lock import WorkspaceLock
 from .pool import TaskPool
+from .programs import run_program
 from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
 
@@ -117,6 +118,12 @@ class Session:
                 self._build.cancel()
             self._wake.set()
 
+    async def _run_program(self) -> None:
+        """Watch mode runs the manifest's `run` command after each good build."""
+        run = getattr(self.last_build and self.last_build.ws, "run", None)
+        if run and self.last is not None and self.last.ok and self.last.generation == self.generation:
+            self.sink(await run_program(run, self.root, "run", self.generation))
+
     async def build_once(self, trigger: list[str]) -> None:
         self.generation += 1
         gen = self.generation
@@ -138,6 +145,7 @@ class Session:
         try:
             await asyncio.sleep(0)           # let the watcher start before the first build
             await self.build_once([])
+            await self._run_program()
             while not self._stop.is_set():
                 await self._wake.wait()
                 self._wake.clear()
@@ -147,6 +155,7 @@ class Session:
                     continue
                 trigger, self._pending = sorted(self._pending), set()
                 await self.build_once(trigger)
+                await self._run_program()
         finally:
             watcher.cancel()
             if self._build is not None and not self._build.done():

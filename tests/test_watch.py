@@ -210,3 +210,12 @@ def test_manifest_error_is_reported_and_watch_continues(ir_ws, watcher):
     assert not w.next("build-finished")["ok"]
     manifest.write_text(good)
     assert w.next("build-finished")["ok"]
+
+
+def test_run_command_output_after_each_good_build(ir_ws, watcher):
+    w = watcher(ir_ws)
+    ran = w.next("program-finished")
+    assert ran["kind"] == "run" and ran["exit_code"] == 0 and "manhattan = 7" in ran["output"]
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    ran = w.next("program-finished")
+    assert "manhattan = -1" in ran["output"]

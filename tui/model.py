@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from engine.events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event,
+from engine.events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
                            LinkFinished, ModuleState, TaskFinished)
 
 SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−",
@@ -147,6 +147,11 @@ class Model:
         elif isinstance(ev, LinkFinished):
             self._log("link", f"link {ev.output}: " +
                       ("up to date" if ev.skipped else f"linked in {ev.seconds:.2f}s"))
+        elif isinstance(ev, ProgramFinished):
+            style = "build" if ev.passed else "error"
+            self._log(style, f"{ev.kind} {ev.program}: exit {ev.exit_code}")
+            for line in ev.output.splitlines()[-LOG_LINES // 2:]:
+                self._log("program", "  " + line)
         elif isinstance(ev, BuildFinished):
             self._finish(ev)
 

@@ -1,4 +1,5 @@
-"""The log: build lines, diagnostics (file:line) and link results."""
+"""The log: build lines, diagnostics (file:line), link results and the output
+of the built program when the manifest has a `run` command."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.widgets import RichLog
 
 from ..model import Model
 
-STYLES = ("build", "ok", "error", "warning", "link", "superseded")
+STYLES = ("build", "ok", "error", "warning", "link", "superseded", "program")
 
 
 class LogPanel(RichLog):
