@@ -1,6 +1,7 @@
 """The content-addressed cache under `<build dir>/cache/`.
 
-    cache/emit/<k[:2]>/<k>   orjson: summary + import fragments of one module
+    cache/emit/<k[:2]>/<k>   orjson: the summary of one module version
+    cache/frag/<k[:2]>/<k>   orjson: its import fragments
     cache/bc/<k[:2]>/<k>     pre-link bitcode of one module
     cache/obj/<k[:2]>/<k>    native object for one backend key
 

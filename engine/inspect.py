@@ -5,6 +5,7 @@ and the exact text it imported for a function."""
 from __future__ import annotations
 
 from . import backend
+from .thinlink import ModulePlan
 from .watch import Session
 
 
@@ -20,19 +21,24 @@ async def optimized_ir(session: Session, module: str) -> str:
     bitcode = await build.bitcode(em)
     if bitcode is None:
         raise LookupError(f"the pre-link bitcode of {module} is no longer in the cache")
-    fragments = [emitted[i.exporter].fragments[i.source_name] for i in plan.imports]
+    fragments = await build.fragments(plan, emitted)
+    if fragments is None:
+        raise LookupError(f"the fragments {module} imports are no longer in the cache")
     result = await session.pool.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
                                     build.backend_opts, True)
     return result.value["ir"]
 
 
-def imported_body(session: Session, module: str, name: str) -> str:
+async def imported_body(session: Session, module: str, name: str) -> str:
     """The fragment `module` imported for `name`: the body and all it brought along."""
-    _, _, plan, emitted = _inputs(session, module)
+    build, _, plan, emitted = _inputs(session, module)
     imp = next((i for i in plan.imports if i.name == name), None)
     if imp is None:
         raise LookupError(f"{module} does not import {name}")
-    frag = emitted[imp.exporter].fragments[imp.source_name]
+    fragments = await build.fragments(ModulePlan(imports=[imp]), emitted)
+    if fragments is None:
+        raise LookupError(f"the fragment of {name} is no longer in the cache")
+    frag = fragments[0]
     parts = [f"; imported from {imp.exporter} as {imp.source_name}, fragment {frag['hash'][:16]}", frag["define"]]
     parts += list(frag["consts"].values()) + list(frag["decls"].values())
     parts += [f"%{name} = {text.split(' = ', 1)[1]}" for name, text in frag["types"].items()]

@@ -29,8 +29,9 @@ from .summary import ModuleSummary
 from .thinlink import ModulePlan, thin_link
 from .workspace import MANIFEST, ModuleSource, Unit, load, printable
 
-EMIT_FORMAT = 1
+EMIT_FORMAT = 2
 PRELINK_OPT = 2
+RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
 
 
 @dataclass
@@ -39,14 +40,32 @@ class Emitted:
     key: str
     own: str                     # sha256 of the pre-link bitcode
     summary: ModuleSummary
-    fragments: dict = field(default_factory=dict)
+
+
+@dataclass
+class Seen:
+    """What a source file looked like when it was last read, and what it gave."""
+    stamp: tuple
+    emitted: Emitted
+
+
+def _file_stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 class Build:
     """The state of one build generation."""
 
-    def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int):
+    def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int,
+                 seen: dict[Path, Seen] | None = None):
         self.ws = ws
+        # Stat-first no-op detection, kept by the session across builds. A
+        # stamp is trusted only if the file was last modified well before it
+        # was read ("racily clean" files are hashed again), so an edit within
+        # the file system's timestamp granularity is never missed.
+        self.seen = {} if seen is None else seen
+        self._fragments: dict[str, dict] = {}
         self.pool = pool
         self.sink = sink
         self.gen = generation
@@ -84,35 +103,56 @@ class Build:
                        "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
                        "opts": self.emit_opts})
 
-    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None]:
+    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None, tuple, float]:
         """Read the source and look its emission up in the cache (in a thread)."""
+        stamp, read_at = _file_stamp(src.path), time.time()
         data = src.path.read_bytes()
         key = self.emission_key(src, data)
         blob = None if force else self.cache.get("emit", key)
-        if blob is None or not self.cache.has("bc", key):
-            return data, key, None
+        if blob is None or not self.cache.has("bc", key) or not self.cache.has("frag", key):
+            return data, key, None, stamp, read_at
         meta = orjson.loads(blob)
-        return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"]),
-                                  meta["fragments"])
+        return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"])), \
+            stamp, read_at
 
     def _store(self, key: str, out: dict) -> str:
         own = hashlib.sha256(out["bitcode"]).hexdigest()
         self.cache.put("bc", key, out["bitcode"])
-        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"],
-                                                  "fragments": out["fragments"]}))
+        self.cache.put("frag", key, orjson.dumps(out["fragments"]))
+        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"]}))
         return own
+
+    def _remember(self, src: ModuleSource, em: Emitted, stamp: tuple, read_at: float) -> None:
+        if read_at - stamp[1] / 1e9 > RACY_SECONDS:
+            self.seen[src.path] = Seen(stamp, em)
+        else:
+            self.seen.pop(src.path, None)
+
+    def _unchanged(self, src: ModuleSource) -> Emitted | None:
+        known = self.seen.get(src.path)
+        if known is None or known.emitted.source != src:
+            return None
+        try:
+            return known.emitted if _file_stamp(src.path) == known.stamp else None
+        except OSError:
+            return None
 
     async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
         if src.problem:
             self.fail(src, src.problem)
             return None
+        known = None if force else self._unchanged(src)
+        if known is not None:
+            self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
+            return known
         try:
-            data, key, hit = await asyncio.to_thread(self._lookup, src, force)
+            data, key, hit, stamp, read_at = await asyncio.to_thread(self._lookup, src, force)
         except OSError as e:
             self.fail(src, f"cannot read: {e.strerror or e}")
             return None
-        self.used.update({("emit", key), ("bc", key)})
+        self.used.update({("emit", key), ("bc", key), ("frag", key)})
         if hit is not None:
+            self._remember(src, hit, stamp, read_at)
             return hit
         self.state(src, "emitting")
         try:
@@ -133,7 +173,28 @@ class Build:
         except OSError as e:
             self.fail(src, f"cannot write the cache: {e.strerror or e}")
             return None
-        return Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]), out["fragments"])
+        self._fragments[key] = out["fragments"]
+        em = Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]))
+        self._remember(src, em, stamp, read_at)
+        return em
+
+    async def fragments(self, plan: ModulePlan, emitted: dict[str, Emitted]) -> list[dict] | None:
+        """The fragments a plan imports, each checked against the hash its key used."""
+        out = []
+        for imp in plan.imports:
+            em = emitted[imp.exporter]
+            if em.key not in self._fragments:
+                blob = await asyncio.to_thread(self.cache.get, "frag", em.key)
+                if blob is None:               # damaged entry: emit again, deterministically
+                    if await self.emit(em.source, force=True) is None:
+                        return None
+                else:
+                    self._fragments[em.key] = orjson.loads(blob)
+            frag = self._fragments.get(em.key, {}).get(imp.source_name)
+            if frag is None or frag["hash"] != imp.hash:
+                return None
+            out.append(frag)
+        return out
 
     async def bitcode(self, em: Emitted) -> bytes | None:
         data = await asyncio.to_thread(self.cache.get, "bc", em.key)
@@ -150,7 +211,10 @@ class Build:
         bc = await self.bitcode(em)
         if bc is None:
             return None
-        frags = [emitted[i.exporter].fragments[i.source_name] for i in plan.imports]
+        frags = await self.fragments(plan, emitted)
+        if frags is None:
+            self.fail(src, "an imported fragment is missing from the cache and could not be re-emitted")
+            return None
         self.backend_jobs += 1
         try:
             res = await self.pool.run(backend.run_backend, src.id, bc, plan.backend_plan(),
@@ -197,7 +261,8 @@ def open_project(root: Path):
 
 async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
                     trigger: list[str] | None = None, tests: bool = False,
-                    on_build: Callable[["Build"], None] | None = None) -> BuildFinished:
+                    on_build: Callable[["Build"], None] | None = None,
+                    seen: dict[Path, Seen] | None = None) -> BuildFinished:
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     sink(BuildStarted(generation, trigger or [], str(root)))
@@ -212,7 +277,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
 
     try:
         project = open_project(root)
-        b = Build(project, pool, sink, generation)
+        b = Build(project, pool, sink, generation, seen)
         if on_build is not None:
             on_build(b)
     except (ConfigError, TaskFailed) as e:
@@ -273,7 +338,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         old = prev.modules.get(mid)
         path = object_path(unit, mid)
         b.used.add(("obj", d))
-        if await asyncio.to_thread(b.cache.has, "obj", d):
+        if b.cache.has("obj", d):            # one stat: cheaper on the loop than a thread hop
             state, why = "reused", []
             # The materialized object is trusted only if it is the file this
             # digest's build left; an abandoned build may have replaced it.

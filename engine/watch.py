@@ -80,6 +80,7 @@ class Session:
         self.paused = False
         self.last: BuildFinished | None = None
         self.last_build = None           # the scheduler's Build of `last`, for inspection
+        self.seen: dict = {}             # stat-first no-op detection across builds
         self._wake = asyncio.Event()
         self._pending: set[str] = set()
         self._stop = asyncio.Event()
@@ -130,7 +131,8 @@ class Session:
         started = time.monotonic()
         building = []
         self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
-                                                 tests=self.tests, on_build=building.append))
+                                                 tests=self.tests, on_build=building.append,
+                                                 seen=self.seen))
         try:
             self.last = await self._build
             self.last_build = building[0] if building else None

@@ -219,7 +219,7 @@ def test_bounded_cache_keeps_what_the_build_needs(ir_ws, pool):
                                             .replace("%d = mul i32 %ax, %ay", f"%d = {op} i32 %ax, %ay"))
         assert build(ir_ws, pool).finished.ok
     entries = [p for p in (ir_ws / ".thinwatch/cache").rglob("*") if p.is_file()]
-    assert len(entries) == 9 * 3                      # emit + bc + obj of the current build, nothing else
+    assert len(entries) == 9 * 4                 # emit + frag + bc + obj of the current build, nothing else
     again = build(ir_ws, pool)
     assert set(again.states.values()) == {"reused"}
 

@@ -1,0 +1,213 @@
+"""The three builders of a Cargo workspace, each in its own copy of it.
+
+- `ThinwatchWatch`: `python3 -m engine.cli watch --json -j N WS` kept running;
+  an edit is timed from the save to the `build-finished` event.
+- `CargoAnchor("rust-lld")`: the same `-C linker-plugin-lto` bitcode ThinLTO'd
+  by rustc's rust-lld (`cc -fuse-ld=lld` with rustc's gcc-ld), with
+  `--thinlto-cache-dir`; backend jobs = new `llvmcache-*` entries.
+- `CargoAnchor("rustc-incremental")`: rustc's own incremental local ThinLTO
+  (`-C opt-level=2 -C codegen-units=16`, cargo's `-C incremental` dir);
+  backend jobs = post-LTO objects (`<cgu>.o` work products) newly written in
+  the incremental session directories (reused ones are hard links of the
+  previous session's: same inode and mtime).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    seconds: float
+    backend_jobs: int | None
+    output: str = ""                 # what the executable printed
+    exe_changed: bool | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def run_exe(path: Path) -> str:
+    try:
+        p = subprocess.run([str(path)], capture_output=True, text=True, timeout=60)
+    except OSError as e:
+        return f"<cannot run: {e}>"
+    return p.stdout.strip() if p.returncode == 0 else f"<exit {p.returncode}: {p.stderr.strip()[-200:]}>"
+
+
+def sha(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def vm_hwm_kib(pid: int) -> int | None:
+    """Peak resident set size of a live process (VmHWM), in KiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class ThinwatchWatch:
+    """A running `thinwatch watch --json` on one workspace."""
+
+    def __init__(self, ws: Path, jobs: int, log: Path | None = None, extra_args: list[str] = ()):
+        import orjson
+        self._orjson = orjson
+        self.ws = Path(ws)
+        self.events: queue.Queue = queue.Queue()
+        self.t_start = time.monotonic()
+        self.log = open(log, "wb") if log else None
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "engine.cli", "watch", "--json", "-j", str(jobs), *extra_args, str(ws)],
+            cwd=REPO, stdout=subprocess.PIPE, stderr=self.log or subprocess.DEVNULL,
+            env={**os.environ, "PYTHONPATH": str(REPO)})
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            t = time.monotonic()
+            try:
+                ev = self._orjson.loads(line)
+            except Exception:
+                continue
+            self.events.put((t, ev))
+        self.events.put((time.monotonic(), None))
+
+    def drain(self) -> list[dict]:
+        out = []
+        while True:
+            try:
+                out.append(self.events.get_nowait()[1])
+            except queue.Empty:
+                return out
+
+    def wait_build(self, timeout: float = 1800) -> tuple[float, dict, list[dict]]:
+        """(monotonic time of its build-finished line, that event, all events of
+        the build) for the next build that is not superseded."""
+        deadline = time.monotonic() + timeout
+        seen = []
+        while True:
+            try:
+                t, ev = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError("thinwatch produced no build-finished in time") from None
+            if ev is None:
+                raise RuntimeError(f"thinwatch exited ({self.proc.wait()})")
+            seen.append(ev)
+            if ev.get("reason") == "build-finished" and not ev.get("superseded"):
+                return t, ev, seen
+
+    def quiet(self, seconds: float = 0.4) -> list[dict]:
+        """Wait until no event came for `seconds`; returns what came (a spurious
+        second build would show here)."""
+        got = []
+        while True:
+            try:
+                got.append(self.events.get(timeout=seconds)[1])
+            except queue.Empty:
+                return got
+
+    def hwm_kib(self) -> int | None:
+        return vm_hwm_kib(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.log:
+            self.log.close()
+
+
+def thinwatch_once(ws: Path, jobs: int) -> tuple[float, dict]:
+    """Cold `thinwatch build --once` (process start included)."""
+    import orjson
+    t = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
+                       cwd=REPO, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    seconds = time.monotonic() - t
+    last = {}
+    for line in p.stdout.splitlines():
+        ev = orjson.loads(line)
+        if ev.get("reason") == "build-finished":
+            last = ev
+    if p.returncode != 0 or not last.get("ok"):
+        raise RuntimeError(f"thinwatch cold build failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
+    return seconds, last
+
+
+def _file_ids(root: Path, suffix: str) -> set[tuple[int, int]]:
+    ids = set()
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            if f.endswith(suffix):
+                try:
+                    st = os.stat(os.path.join(dirpath, f))
+                except OSError:
+                    continue
+                ids.add((st.st_ino, st.st_mtime_ns))
+    return ids
+
+
+class CargoAnchor:
+    def __init__(self, kind: str, ws: Path, jobs: int):
+        self.kind = kind
+        self.ws = Path(ws)
+        self.jobs = jobs
+        self.cache = self.ws / "target" / "thinlto-cache"
+        self.exe = self.ws / "target" / "release" / "app"
+        self.incr = self.ws / "target" / "release" / "incremental"
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if k not in ("RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_ENCODED_RUSTFLAGS")}
+        env["CARGO_INCREMENTAL"] = "1"
+        if self.kind == "rust-lld":
+            env["RUSTFLAGS"] = ("-C linker-plugin-lto"
+                                f" -C link-arg=-Wl,--thinlto-cache-dir={self.cache}"
+                                f" -C link-arg=-Wl,--thinlto-jobs={self.jobs}")
+        else:
+            env["RUSTFLAGS"] = "-C opt-level=2 -C codegen-units=16"
+        return env
+
+    def _jobs_marker(self):
+        if self.kind == "rust-lld":
+            return set(os.listdir(self.cache)) if self.cache.is_dir() else set()
+        return _file_ids(self.incr, ".o")
+
+    def build(self) -> Result:
+        self.cache.parent.mkdir(parents=True, exist_ok=True)
+        self.cache.mkdir(exist_ok=True)
+        before = self._jobs_marker()
+        old = sha(self.exe)
+        t = time.monotonic()
+        p = subprocess.run(["cargo", "build", "--release", "-j", str(self.jobs)], cwd=self.ws, env=self.env(),
+                           capture_output=True, text=True)
+        seconds = time.monotonic() - t
+        if p.returncode != 0:
+            raise RuntimeError(f"{self.kind}: cargo failed:\n{p.stderr[-3000:]}")
+        after = self._jobs_marker()
+        if self.kind == "rust-lld":
+            jobs = len({f for f in after - before if f.startswith("llvmcache-")})
+        else:
+            jobs = len(after - before)
+        return Result(seconds, jobs, run_exe(self.exe), sha(self.exe) != old)
