@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
 import watchfiles
 
-from .events import BuildFinished, Event
+from .events import FINAL_STATES, BuildFinished, BuildStarted, Event, ModuleState
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
@@ -67,6 +69,25 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
                        for pat in self.patterns)
 
 
+def _digest(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
+    """Content digests of every file the watcher would report."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if d not in keep.ignore_dirs and not d.startswith(".")]
+        for name in filenames:
+            path = Path(dirpath) / name
+            if keep(watchfiles.Change.modified, str(path)):
+                out[str(path.relative_to(root))] = _digest(path)
+    return out
+
+
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
                  tests: bool = False, wait: bool = False):
@@ -85,6 +106,11 @@ class Session:
         self._pending: set[str] = set()
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
+        self._filter = WorkspaceFilter(self.root)
+        # Content digests of the watched files as the last build started: a
+        # save that leaves every triggering file as it was is a no-op.
+        self.contents: dict[str, str | None] = {}
+        self._racy = False
 
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
@@ -111,9 +137,11 @@ class Session:
 
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:
-        async for changes in watchfiles.awatch(self.root, watch_filter=WorkspaceFilter(self.root),
+        async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
                                                debounce=DEBOUNCE_MS, step=10, stop_event=self._stop):
             self._pending.update(str(Path(p).relative_to(self.root)) for _, p in changes)
+            if self._build is not None and not self._build.done():
+                self._racy = True        # the running build may have read either version
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
                     and not self.paused:
                 self._build.cancel()
@@ -130,6 +158,7 @@ class Session:
         gen = self.generation
         started = time.monotonic()
         building = []
+        self._racy = False
         self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
                                                  tests=self.tests, on_build=building.append,
                                                  seen=self.seen))
@@ -142,10 +171,32 @@ class Session:
             self.sink(BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None,
                                     superseded=True))
 
+    async def _contents_unchanged(self, trigger: list[str]) -> bool:
+        """Record the triggering files' contents; True if none differs from
+        what the last build, complete and current, consumed."""
+        current = await asyncio.to_thread(lambda: {p: _digest(self.root / p) for p in trigger})
+        same = (not self._racy and self.last is not None and self.last.ok and self.last.generation == self.generation
+                and self.last_build is not None
+                and all(p in self.contents and self.contents[p] == d for p, d in current.items()))
+        self.contents.update(current)
+        return same
+
+    def _nothing_changed(self, trigger: list[str]) -> None:
+        """A build that finds every input as the last one left it."""
+        self.generation += 1
+        self.sink(BuildStarted(self.generation, trigger, str(self.root)))
+        modules = sorted((em.source.id, em.source.crate) for em, _, _ in self.last_build.inputs.values())
+        for mid, crate in modules:
+            self.sink(ModuleState(self.generation, mid, crate, "reused", why=["contents unchanged"]))
+        counts = {s: 0 for s in FINAL_STATES} | {"reused": len(modules)}
+        self.last = BuildFinished(self.generation, True, counts, 0.0, {}, 0, self.last.output,
+                                  outputs=self.last.outputs)
+        self.sink(self.last)
+
     async def run(self) -> BuildFinished | None:
         watcher = asyncio.create_task(self._watch())
         try:
-            await asyncio.sleep(0)           # let the watcher start before the first build
+            self.contents = await asyncio.to_thread(_snapshot, self.root, self._filter)
             await self.build_once([])
             await self._run_program()
             while not self._stop.is_set():
@@ -156,6 +207,9 @@ class Session:
                 if self.paused or not self._pending:
                     continue
                 trigger, self._pending = sorted(self._pending), set()
+                if await self._contents_unchanged(trigger):
+                    self._nothing_changed(trigger)
+                    continue
                 await self.build_once(trigger)
                 await self._run_program()
         finally:

@@ -219,3 +219,18 @@ def test_run_command_output_after_each_good_build(ir_ws, watcher):
     edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
     ran = w.next("program-finished")
     assert "manhattan = -1" in ran["output"]
+
+
+def test_save_without_change_is_a_noop_and_a_real_change_after_it_builds(ir_ws, watcher):
+    w = watcher(ir_ws)
+    assert w.next("build-finished")["ok"]
+    geom = ir_ws / "core/geom.ll"
+    time.sleep(0.3)
+    geom.write_text(geom.read_text())                       # editor save, same bytes
+    state = w.next("module-state")
+    assert state["why"] == ["contents unchanged"]
+    done = w.next("build-finished")
+    assert done["ok"] and done["backend_jobs"] == 0 and done["counts"]["reused"] == 9
+    edit(geom, "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    done = w.next("build-finished")
+    assert done["counts"]["rebuilt"] == 1 and done["counts"]["reimported"] == 2
