@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -184,7 +185,12 @@ class CargoProject:
 
         natives_digest = hashlib.sha256(b"".join((d / i["native"]).read_bytes() for i in argv
                                                  if isinstance(i, dict) and "native" in i)).hexdigest()
-        key_args = [orjson.dumps([a for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode(),
-                    natives_digest]
+        # rustc's per-link temporary directory has a new name every time; it is
+        # gone after the link, so its name cannot change the result. Codegen
+        # unit file names carry a session suffix; their content is in the
+        # objects' digests already.
+        line = orjson.dumps(["<bitcode>" if isinstance(a, dict) and "bitcode" in a else a
+                             for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
+        key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
         return Unit(cap["unit"], modules, preserve, self.build_dir / "out" / cap["unit"],
                     self.build_dir / "units" / cap["unit"], link_args, key_args)

@@ -70,9 +70,8 @@ class InspectorScreen(Screen):
             return
         name, exporter, _ = row.imports[min(table.cursor_row, len(row.imports) - 1)]
 
-        async def body() -> str:
-            return inspect.imported_body(session, self.module, name)
-        self.app.push_screen(CodeScreen(f"{self.module}: imported {exporter}::{name}", body))
+        self.app.push_screen(CodeScreen(f"{self.module}: imported {exporter}::{name}",
+                                        lambda: inspect.imported_body(session, self.module, name)))
 
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_imported_body()
