@@ -356,7 +356,6 @@ def generate_ir(root: Path, spec: IRSpec = IRSpec()) -> dict[str, Target]:
     aggregator per crate and `app::main`); returns edit targets."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
-    n_crates = max(1, -(-spec.modules // spec.per_crate))
     mods = [(f"c{i // spec.per_crate}", f"m{i % spec.per_crate}") for i in range(spec.modules)]
     crates = sorted({c for c, _ in mods}, key=lambda c: int(c[1:]))
     (root / "thinwatch.toml").write_text(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from .anchors import REPO, CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once
+from .anchors import CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once
 from .generate import CargoSpec, Edit, IRSpec, generate_cargo, generate_ir
 
 SCENARIOS = ("no-op save", "comment only", "imported leaf", "private helper", "medium function", "add function")

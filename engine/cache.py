@@ -27,6 +27,7 @@ DEFAULT_MAX_AGE = 30 * 24 * 3600       # 30 days
 class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
+        self.written = 0          # entries this instance added: nothing added, nothing to prune
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
@@ -73,6 +74,7 @@ class Cache:
         for directory in (self.root, path.parent.parent, path.parent):   # each private, not just the last
             directory.mkdir(exist_ok=True, mode=0o700)
         atomic_write(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        self.written += 1
 
 
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:

@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"thinwatch: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:          # before the loop's own handler was installed
+        return INTERRUPTED
 
 
 def clean(root: Path, wait: bool) -> int:

@@ -18,6 +18,7 @@ debug metadata as a call argument is not importable.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 
@@ -35,13 +36,17 @@ CALL_TARGET = re.compile(r"\b(?:call|invoke|callbr)\b[^@]*?@(" + irtext.NAME + r
 INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
 
 
+@functools.lru_cache(maxsize=65536)
+def _module_tag(module_id: str) -> str:
+    return hashlib.sha256(module_id.encode()).hexdigest()[:12]
+
+
 def promoted_name(name: str, module_id: str) -> str:
     """The external name a local gets when another module needs it.
 
     Derived from the module's stable id only, so it survives any edit.
     """
-    tag = hashlib.sha256(module_id.encode()).hexdigest()[:12]
-    return f"{name}.llvm.{tag}"
+    return f"{name}.llvm.{_module_tag(module_id)}"
 
 
 def digest(obj) -> str:
@@ -193,7 +198,6 @@ class FragmentBuilder:
         """(fragment, "") or (None, why it cannot be imported)."""
         mt = self.mt
         define = mt.functions[name].text
-        head = define.split("\n", 1)[0]
         if "blockaddress(" in define:
             return None, "takes a block address"
         body = _strip_debug(define, mt)

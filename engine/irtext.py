@@ -170,26 +170,18 @@ def split_module(text: str) -> ModuleText:
     return mod
 
 
-def define_head(define_text: str) -> str:
-    """The `define ... {` line of a function definition."""
-    return define_text.split("\n", 1)[0]
+def _keyword(head: str, choices: tuple[str, ...], default: str) -> str:
+    """The first of `choices` among the words before the first parenthesis."""
+    return next((w for w in head.split("(")[0].split() if w in choices), default)
 
 
 def linkage_of(head: str) -> str:
     """Linkage keyword of a `define`/`declare`/`@g = ...` line ('external' if none)."""
-    words = head.split("(")[0].split()
-    for w in words:
-        if w in LINKAGES:
-            return w
-    return "external"
+    return _keyword(head, LINKAGES, "external")
 
 
 def visibility_of(head: str) -> str:
-    words = head.split("(")[0].split()
-    for w in words:
-        if w in VISIBILITIES:
-            return w
-    return "default"
+    return _keyword(head, VISIBILITIES, "default")
 
 
 def set_linkage(line: str, name: str, keyword: str, visibility: str | None = None) -> str:

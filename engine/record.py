@@ -33,7 +33,19 @@ class Record:
     exe_sha: str | None = None
 
 
-def load(build_dir: Path) -> Record:
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def load(build_dir: Path, memo: dict | None = None) -> Record:
+    """The record in `build_dir`; from `memo` if the file is the one last saved there."""
+    path = build_dir / FILE
+    if memo is not None and path in memo and memo[path][0] == _stamp(path):
+        return memo[path][1]
     try:
         data = orjson.loads((build_dir / FILE).read_bytes())
         return Record({k: ModuleRecord(**v) for k, v in data["modules"].items()},
@@ -42,5 +54,10 @@ def load(build_dir: Path) -> Record:
         return Record()        # no trace, or a damaged one: nothing is trusted, everything is checked
 
 
-def save(build_dir: Path, rec: Record) -> None:
-    atomic_write(build_dir / FILE, orjson.dumps(asdict(rec), option=orjson.OPT_SORT_KEYS))
+def save(build_dir: Path, rec: Record, memo: dict | None = None) -> None:
+    path = build_dir / FILE
+    if memo is not None and path in memo and memo[path][1] == rec and memo[path][0] == _stamp(path):
+        return                     # the file already says exactly this
+    atomic_write(path, orjson.dumps(asdict(rec), option=orjson.OPT_SORT_KEYS))
+    if memo is not None:
+        memo[path] = (_stamp(path), rec)

@@ -49,6 +49,14 @@ class Seen:
     emitted: Emitted
 
 
+@dataclass
+class Memory:
+    """What a long-running session remembers between builds, so that a no-op
+    build reads, hashes and writes nothing it already knows."""
+    sources: dict[Path, Seen] = field(default_factory=dict)
+    records: dict[Path, tuple[tuple, record.Record]] = field(default_factory=dict)
+
+
 def _file_stamp(path: Path) -> tuple:
     st = path.stat()
     return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
@@ -58,13 +66,14 @@ class Build:
     """The state of one build generation."""
 
     def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int,
-                 seen: dict[Path, Seen] | None = None):
+                 memory: Memory | None = None):
         self.ws = ws
         # Stat-first no-op detection, kept by the session across builds. A
         # stamp is trusted only if the file was last modified well before it
         # was read ("racily clean" files are hashed again), so an edit within
         # the file system's timestamp granularity is never missed.
-        self.seen = {} if seen is None else seen
+        self.memory = memory or Memory()
+        self.seen = self.memory.sources
         self._fragments: dict[str, dict] = {}
         self.pool = pool
         self.sink = sink
@@ -262,7 +271,7 @@ def open_project(root: Path):
 async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
                     trigger: list[str] | None = None, tests: bool = False,
                     on_build: Callable[["Build"], None] | None = None,
-                    seen: dict[Path, Seen] | None = None) -> BuildFinished:
+                    memory: Memory | None = None) -> BuildFinished:
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     sink(BuildStarted(generation, trigger or [], str(root)))
@@ -277,7 +286,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
 
     try:
         project = open_project(root)
-        b = Build(project, pool, sink, generation, seen)
+        b = Build(project, pool, sink, generation, memory)
         if on_build is not None:
             on_build(b)
     except (ConfigError, TaskFailed) as e:
@@ -298,7 +307,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
             out = await build_unit(b, unit, phases)
             if out is not None:
                 outputs.append(out)
-        if not b.failed:
+        if not b.failed and b.cache.written:
             await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
     except OSError as e:        # e.g. the disk is full: the last record and outputs stay as they were
         b.failed["<build dir>"] = str(e)
@@ -312,7 +321,7 @@ def _add(phases: dict, name: str, since: float) -> None:
 
 async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     """Build one link unit; returns its output path if it linked."""
-    prev = record.load(unit.state_dir)
+    prev = record.load(unit.state_dir, b.memory.records)
     failed_before = set(b.failed)
     sources = unit.modules
     for src in sources:
@@ -381,7 +390,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         t = time.monotonic()
         output = await _link(unit, b, prev, new_record, sorted(emitted))
         _add(phases, "link", t)
-    record.save(unit.state_dir, new_record)
+    record.save(unit.state_dir, new_record, b.memory.records)
     return output
 
 

@@ -131,13 +131,13 @@ def thin_link(summaries: dict[str, ModuleSummary], preserve: set[str]) -> dict[s
     for mid, s in summaries.items():
         plan = plans[mid]
         plan.promote = sorted(promote[mid])
-        keep = preserve | set(s.preserved)
         for name in sorted(set(s.functions) | set(s.variables)):
-            if index.prevailing.get(name) != mid or name.startswith("llvm.") or name in keep:
+            if index.prevailing.get(name) != mid or name.startswith("llvm.") or name in preserve \
+                    or name in s.preserved:
                 continue
-            others = referenced_by[name] - {mid}
+            refs = referenced_by.get(name)
             linkage = index.linkage(mid, name)
-            if not others:
+            if not refs or refs == {mid}:
                 plan.internalize.append(name)
             elif linkage in ("linkonce_odr", "linkonce"):
                 plan.resolution.append((name, linkage.replace("linkonce", "weak")))

@@ -24,7 +24,7 @@ from .events import FINAL_STATES, BuildFinished, BuildStarted, Event, ModuleStat
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
-from .scheduler import run_build
+from .scheduler import Memory, run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
 
 DEBOUNCE_MS = 30
@@ -101,7 +101,7 @@ class Session:
         self.paused = False
         self.last: BuildFinished | None = None
         self.last_build = None           # the scheduler's Build of `last`, for inspection
-        self.seen: dict = {}             # stat-first no-op detection across builds
+        self.memory = Memory()           # stat-first no-op detection across builds
         self._wake = asyncio.Event()
         self._pending: set[str] = set()
         self._stop = asyncio.Event()
@@ -161,7 +161,7 @@ class Session:
         self._racy = False
         self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
                                                  tests=self.tests, on_build=building.append,
-                                                 seen=self.seen))
+                                                 memory=self.memory))
         try:
             self.last = await self._build
             self.last_build = building[0] if building else None

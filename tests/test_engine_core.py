@@ -7,7 +7,6 @@ from pathlib import Path
 
 import llvmlite.binding as llvm
 import orjson
-import pytest
 
 from conftest import (build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from engine import llvm_env

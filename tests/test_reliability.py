@@ -147,6 +147,7 @@ def test_bad_input_fails_alone_and_loses_nothing(ir_ws, case, tmp_path, pool):
     states = final_states(events)
     assert list(states.values()).count("failed") == 1
     assert exe.read_bytes() == good_exe
+    assert (ir_ws / ".thinwatch/state.json").read_bytes() == good_state   # the trace is unharmed
     (ir_ws / rel).unlink()
     assert json_build(ir_ws)[0] == 0
     assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
