@@ -158,3 +158,31 @@ def test_missing_cargo_is_a_clear_error(rust_ws):
     res = thinwatch("build", "--once", "--no-tui", str(rust_ws), env={"PATH": "/nonexistent", "HOME": "/tmp"})
     assert res.returncode == 2
     assert "cargo" in res.stdout and "rustup" in res.stdout
+
+
+def tree(ws: Path) -> dict[str, str]:
+    return {str(p.relative_to(ws)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in ws.rglob("*") if p.is_file() and ".thinwatch" not in p.relative_to(ws).parts}
+
+
+def test_sources_are_never_written(rust_ws, pool):
+    before = tree(rust_ws)
+    assert build(rust_ws, pool).finished.ok
+    assert thinwatch("test", "--no-tui", str(rust_ws)).returncode == 0
+    assert tree(rust_ws) == before
+    assert (rust_ws / ".thinwatch" / "target" / "release" / "incremental").is_dir()
+
+
+def test_watch_mode_on_a_cargo_workspace(rust_ws):
+    from test_watch import Watcher
+    w = Watcher(rust_ws)
+    try:
+        assert w.next("build-finished", timeout=120)["ok"]
+        edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 2.0 + 1.0")
+        started = w.next("build-started")
+        assert started["trigger"] == ["geometry/src/polygon.rs"]
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"] and done["counts"]["rebuilt"] >= 1 and done["counts"]["reused"] >= 1
+    finally:
+        w.stop()
+    assert "area = 22.000" in run_exe(rust_ws / ".thinwatch" / "out" / "app")
