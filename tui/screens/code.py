@@ -14,7 +14,8 @@ from textual.widgets import Footer, Static, TextArea
 
 
 class CodeScreen(Screen):
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "back")]
+    # priority: the TextArea would otherwise take escape for itself
+    BINDINGS = [Binding("escape,q", "app.pop_screen", "back", priority=True)]
 
     def __init__(self, title: str, produce: Callable[[], Awaitable[str]]):
         super().__init__()
