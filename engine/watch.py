@@ -213,6 +213,7 @@ class Session:
                 await self.build_once(trigger)
                 await self._run_program()
         finally:
+            self._stop.set()                 # lets watchfiles' thread return promptly
             watcher.cancel()
             if self._build is not None and not self._build.done():
                 self._build.cancel()

@@ -25,7 +25,9 @@ class Watcher:
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.events: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
+        self.stderr: list[bytes] = []
         threading.Thread(target=self._read, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.proc.stderr), daemon=True).start()
 
     def _read(self):
         for line in self.proc.stdout:
@@ -59,7 +61,7 @@ class Watcher:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                raise AssertionError("watcher did not stop on SIGINT: " + self.proc.stderr.read().decode())
+                raise AssertionError("watcher did not stop on SIGINT: " + b"".join(self.stderr).decode())
 
 
 @pytest.fixture
