@@ -31,9 +31,9 @@ from .events import Diagnostic, Event
 from .workspace import BUILD_DIR, ModuleSource, Unit
 
 # -S skips site initialisation (a third of the shim's run time on every
-# link); the two directories the shim imports from are named instead.
+# link); the shim imports nothing outside the standard library and engine/.
 SHIM = """#!/bin/sh
-PYTHONPATH="{path}:{site}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{python}" -S -m engine.linkshim "$@"
+PYTHONPATH="{path}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{python}" -S -m engine.linkshim "$@"
 """
 
 
@@ -89,8 +89,7 @@ class CargoProject:
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
-        text = SHIM.format(path=Path(__file__).resolve().parent.parent, python=sys.executable,
-                           site=Path(orjson.__file__).resolve().parent.parent)
+        text = SHIM.format(path=Path(__file__).resolve().parent.parent, python=sys.executable)
         if not shim.exists() or shim.read_text() != text:
             shim.write_text(text)
             shim.chmod(0o755)

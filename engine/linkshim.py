@@ -14,13 +14,13 @@ real link from the capture.
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-from pathlib import Path
 
-import orjson
-
-from .cache import atomic_write
+# Imports are kept to the minimum: the shim starts on every link of the
+# workspace, and each module imported here is paid for on every one. That is
+# why this one file is written with the standard library's json: importing
+# orjson costs 20 ms (uuid, datetime, ...), more than the rest of the shim.
+import json
 
 BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 PLACEHOLDER = "#!/bin/sh\necho 'built by thinwatch: run {out} instead' >&2\nexit 1\n"
@@ -59,47 +59,65 @@ def owned() -> bool:
             and "THINWATCH_CAPTURE" in os.environ)
 
 
-def capture(args: list[str], root: Path) -> None:
-    out = Path(args[args.index("-o") + 1])
-    is_test = any("libtest-" in Path(a).name for a in args)
-    unit = ("test-" if is_test else "") + out.name.rsplit("-", 1)[0]
-    dest = root / unit
-    inputs = dest / "inputs"
-    shutil.rmtree(inputs, ignore_errors=True)
-    inputs.mkdir(parents=True)
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def capture(args: list[str], root: str) -> None:
+    out = args[args.index("-o") + 1]
+    out_dir = os.path.dirname(out)
+    is_test = any("libtest-" in os.path.basename(a) for a in args)
+    unit = ("test-" if is_test else "") + os.path.basename(out).rsplit("-", 1)[0]
+    dest = os.path.join(root, unit)
+    inputs = os.path.join(dest, "inputs")
+    os.makedirs(inputs, exist_ok=True)
+    for old in os.listdir(inputs):
+        os.unlink(os.path.join(inputs, old))
     line: list = []
     for arg in args:
-        path = Path(arg)
-        if arg.startswith("-") or not path.is_file():
+        parent = os.path.dirname(arg)
+        # Only what this cargo compiled (next to the output, or in rustc's
+        # temporary directory) can hold bitcode; the sysroot's rlibs are
+        # native and large, and are never read.
+        ours = parent == out_dir or os.path.dirname(parent) == out_dir
+        if arg.startswith("-") or not ours or not os.path.isfile(arg):
             line.append(arg)
             continue
-        data = path.read_bytes()
+        name, data = os.path.basename(arg), _read(arg)
         if is_bitcode(data):
-            (inputs / path.name).write_bytes(data)
-            line.append({"bitcode": [path.name]})
-        elif path.suffix == ".rlib" and any(is_bitcode(body) for _, body in ar_members(data)):
+            _write(os.path.join(inputs, name), data)
+            line.append({"bitcode": [name]})
+        elif arg.endswith(".rlib") and any(is_bitcode(body) for _, body in ar_members(data)):
             names = []
-            for name, body in ar_members(data):
+            for member, body in ar_members(data):
                 if is_bitcode(body):
-                    (inputs / name).write_bytes(body)
-                    names.append(name)
+                    _write(os.path.join(inputs, member), body)
+                    names.append(member)
             line.append({"bitcode": names})
-        elif path.parent.name.startswith("rustc"):       # rustc's temporary dir: symbols.o
-            (dest / path.name).write_bytes(data)
-            line.append({"native": path.name})
+        elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
+            _write(os.path.join(dest, name), data)
+            line.append({"native": name})
         else:
             line.append(arg)
-    atomic_write(dest / "link.json", orjson.dumps({"unit": unit, "test": is_test, "argv": line,
-                                                   "out": str(out)}))
-    out.write_text(PLACEHOLDER.format(out=root.parent / "out" / unit))
-    out.chmod(0o755)
+    tmp = os.path.join(dest, f".link.json.{os.getpid()}")
+    _write(tmp, json.dumps({"unit": unit, "test": is_test, "argv": line, "out": out}).encode())
+    os.replace(tmp, os.path.join(dest, "link.json"))   # a reader sees the old capture or the new one
+    with open(out, "w") as f:
+        f.write(PLACEHOLDER.format(out=os.path.join(os.path.dirname(root), "out", unit)))
+    os.chmod(out, 0o755)
 
 
 def main() -> None:
     args = sys.argv[1:]
     if not owned() or "-o" not in args:
         os.execvp("cc", ["cc", *args])
-    capture(args, Path(os.environ["THINWATCH_CAPTURE"]))
+    capture(args, os.environ["THINWATCH_CAPTURE"])
 
 
 if __name__ == "__main__":
