@@ -375,7 +375,12 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
                 exported_to=plan.exported_to, promoted=plan.promote,
                 internalized=plan.internalize, object_size=path.stat().st_size)
 
-    await asyncio.gather(*(finish_module(mid) for mid in sorted(emitted)))
+    # Longest first (by what each backend took last time, unknown first): two
+    # workers finish a handful of jobs sooner when the big ones start early.
+    def expected(mid: str) -> float:
+        old = prev.modules.get(mid)
+        return old.backend_seconds if old else float("inf")
+    await asyncio.gather(*(finish_module(mid) for mid in sorted(emitted, key=lambda m: (-expected(m), m))))
     _add(phases, "backend", t)
 
     current = {src.id for src in sources}
