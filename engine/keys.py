@@ -11,13 +11,14 @@ from .fragment import digest
 from .llvm_env import VERSION
 from .thinlink import ModulePlan
 
-KEY_FORMAT = 1
+KEY_FORMAT = 2
 
 
-def components(own_hash: str, plan: ModulePlan, options: dict) -> dict:
+def components(module_id: str, own_hash: str, plan: ModulePlan, options: dict) -> dict:
     return {
         "format": KEY_FORMAT,
         "llvm": VERSION,
+        "module": module_id,       # the backend derives promoted names from it
         "options": options,
         "own": own_hash,
         "imports": [[i.name, i.exporter, i.hash] for i in plan.imports],
@@ -45,7 +46,7 @@ def explain(old: dict | None, new: dict) -> list[str]:
     reasons = []
     if old.get("own") != new["own"]:
         reasons.append("own bitcode changed")
-    for field in ("format", "llvm", "options"):
+    for field in ("format", "llvm", "module", "options"):
         if old.get(field) != new[field]:
             reasons.append(f"{field} changed")
     old_imp = {i[0]: i for i in old.get("imports", [])}

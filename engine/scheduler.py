@@ -342,7 +342,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
 
     async def finish_module(mid: str) -> None:
         em, plan = emitted[mid], plans[mid]
-        comps = keys.components(em.own, plan, b.backend_opts)
+        comps = keys.components(mid, em.own, plan, b.backend_opts)
         d = keys.key_digest(comps)
         old = prev.modules.get(mid)
         path = object_path(unit, mid)

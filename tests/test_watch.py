@@ -239,3 +239,25 @@ def test_save_without_change_is_a_noop_and_a_real_change_after_it_builds(ir_ws, 
     edit(geom, "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
     done = w.next("build-finished")
     assert done["counts"]["rebuilt"] == 1 and done["counts"]["reimported"] == 2
+
+
+def test_renaming_modules_and_crates_while_watching(ir_ws, watcher, pool, tmp_path):
+    w = watcher(ir_ws)
+    assert w.next("build-finished")["ok"]
+    (ir_ws / "core/stats.ll").rename(ir_ws / "core/statistics.ll")
+    done = w.next("build-finished")
+    states = {e["module"]: e["state"] for e in w.seen if e["reason"] == "module-state"
+              and e["generation"] == done["generation"]}
+    assert done["ok"] and states["core::stats"] == "removed" and states["core::statistics"] == "rebuilt"
+    # Same bytes under a new id: its promoted @counter gets a new name, so
+    # nothing of the old object may be reused.
+    (ir_ws / "core/counter.ll").rename(ir_ws / "core/tally.ll")
+    done = w.next("build-finished")
+    assert done["ok"], [e for e in w.seen if e["reason"] == "diagnostic"]
+    assert "counter = 4" in run_exe(ir_ws / ".thinwatch/out/sample")
+    manifest = ir_ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text().replace('core = "core"', 'base = "core"'))
+    done = w.next("build-finished")
+    assert done["ok"] and done["counts"]["removed"] == 6 and done["counts"]["rebuilt"] == 6
+    w.stop()
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
