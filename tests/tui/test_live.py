@@ -94,5 +94,18 @@ async def drive(app: ThinwatchApp, ws) -> None:
         await wait_for(pilot, built(app, 3), 30, "the build after resuming")
         assert app.model.rows["core::geom"].state == "rebuilt"
 
+        # clean: refused with n, done with y; the rebuild re-runs every backend
+        cache = ws / ".thinwatch" / "cache"
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("n")
+        await pilot.pause()
+        assert cache.exists()
+        await pilot.press("c")
+        await pilot.pause()
+        await pilot.press("y")
+        await wait_for(pilot, built(app, 4), 30, "the build after cleaning")
+        assert app.model.last.ok and app.model.last.backend_jobs == 9
+
         await pilot.press("q")
         await pilot.pause()
