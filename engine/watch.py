@@ -106,6 +106,7 @@ class Session:
         self._pending: set[str] = set()
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
+        self._program: asyncio.Task | None = None
         self._filter = WorkspaceFilter(self.root)
         # Content digests of the watched files as the last build started: a
         # save that leaves every triggering file as it was is a no-op.
@@ -145,13 +146,23 @@ class Session:
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
                     and not self.paused:
                 self._build.cancel()
+            if self._program is not None and not self._program.done() and not self.paused:
+                self._program.cancel()
             self._wake.set()
 
     async def _run_program(self) -> None:
-        """Watch mode runs the manifest's `run` command after each good build."""
+        """Watch mode runs the manifest's `run` command after each good build;
+        a change while it runs stops it (like a build), so a long-running
+        program never holds up the next build."""
         run = getattr(self.last_build and self.last_build.ws, "run", None)
-        if run and self.last is not None and self.last.ok and self.last.generation == self.generation:
-            self.sink(await run_program(run, self.root, "run", self.generation))
+        if not (run and self.last is not None and self.last.ok and self.last.generation == self.generation):
+            return
+        self._program = asyncio.create_task(run_program(run, self.root, "run", self.generation))
+        try:
+            self.sink(await self._program)
+        except asyncio.CancelledError:
+            if asyncio.current_task().cancelling():
+                raise
 
     async def build_once(self, trigger: list[str]) -> None:
         self.generation += 1

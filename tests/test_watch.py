@@ -261,3 +261,13 @@ def test_renaming_modules_and_crates_while_watching(ir_ws, watcher, pool, tmp_pa
     assert done["ok"] and done["counts"]["removed"] == 6 and done["counts"]["rebuilt"] == 6
     w.stop()
     assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_a_change_stops_a_long_running_program(ir_ws, watcher):
+    manifest = ir_ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text().replace('run = [".thinwatch/out/sample"]', 'run = ["sleep", "60"]'))
+    w = watcher(ir_ws)
+    assert w.next("build-finished")["ok"]
+    time.sleep(0.5)                                # the program is running now
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    assert w.next("build-finished", timeout=10)["ok"]
