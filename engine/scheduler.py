@@ -31,6 +31,7 @@ from .workspace import MANIFEST, ModuleSource, Unit, load, printable
 
 EMIT_FORMAT = 2
 PRELINK_OPT = 2
+IN_FLIGHT_PER_JOB = 8
 RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
 
 
@@ -91,6 +92,20 @@ class Build:
         self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
+
+    async def each(self, items, fn) -> list:
+        """`fn(item)` for every item, with a bounded number in flight.
+
+        The workers take `jobs` tasks at a time anyway; starting a thousand
+        coroutines at once only fills one loop iteration with a thousand
+        steps, which freezes a UI sharing the loop for a second or more.
+        """
+        slots = asyncio.Semaphore(IN_FLIGHT_PER_JOB * self.pool.jobs)
+
+        async def one(item):
+            async with slots:
+                return await fn(item)
+        return await asyncio.gather(*(one(i) for i in items))
 
     def state(self, src: ModuleSource, state: str, **kw) -> None:
         if state in FINAL_STATES:
@@ -328,7 +343,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         b.state(src, "pending")
 
     t = time.monotonic()
-    results = await asyncio.gather(*(b.emit(src) for src in sources))
+    results = await b.each(sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
     _add(phases, "emit", t)
 
@@ -380,7 +395,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     def expected(mid: str) -> float:
         old = prev.modules.get(mid)
         return old.backend_seconds if old else float("inf")
-    await asyncio.gather(*(finish_module(mid) for mid in sorted(emitted, key=lambda m: (-expected(m), m))))
+    await b.each(sorted(emitted, key=lambda m: (-expected(m), m)), finish_module)
     _add(phases, "backend", t)
 
     current = {src.id for src in sources}

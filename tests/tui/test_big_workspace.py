@@ -45,14 +45,21 @@ async def drive(app: ThinwatchApp) -> None:
         assert app.model.building, "the build finished before the UI showed its rows"
         await wait_for(pilot, lambda: table.row_count == N + 1, 30, "every module's row")
 
-        # A key during the build is handled while it still runs. The bound is
-        # loose: the engine does its cache file I/O on the shared loop, which
-        # stalls it up to ~1.5 s on slow disks (see the TUI report).
+        # A key during the build is handled promptly while it still runs.
+        # Latency is measured to the moment the action runs: Pilot's press()
+        # itself waits for the app to go idle, which a building app never is.
+        handled: list[float] = []
+        toggle = app.action_changed_only
+
+        def timed_toggle() -> None:
+            handled.append(time.monotonic())
+            toggle()
+        app.action_changed_only = timed_toggle
         t = time.monotonic()
         await pilot.press("f")
         await wait_for(pilot, lambda: table.changed_only, 5, "the f key")
-        latency = time.monotonic() - t
-        assert latency < 5.0, f"f took {latency:.2f}s during the build"
+        latency = handled[0] - t
+        assert latency < 1.0, f"f took {latency:.2f}s to be handled during the build"
         assert app.model.building
         await pilot.press("f")
         await wait_for(pilot, lambda: not table.changed_only, 5, "f again")
