@@ -345,12 +345,22 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     t = time.monotonic()
     results = await b.each(sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
+    # A module that fails to emit keeps its last good emission for the thin
+    # link (when this session has it), so its importers keep their imports
+    # instead of re-running now and again when it is fixed. Their objects
+    # are keyed by what they import, as always; nothing is linked while a
+    # module is failed.
+    linked = dict(emitted)
+    for src in sources:
+        known = b.seen.get(src.path)
+        if src.id in b.failed and src.id not in linked and known and known.emitted.source == src:
+            linked[src.id] = known.emitted
     _add(phases, "emit", t)
 
     t = time.monotonic()
-    plans = thin_link({mid: em.summary for mid, em in emitted.items()}, unit.preserve)
+    plans = thin_link({mid: em.summary for mid, em in linked.items()}, unit.preserve)
     _add(phases, "thinlink", t)
-    b.inputs.update((mid, (em, plans[mid], emitted)) for mid, em in emitted.items())
+    b.inputs.update((mid, (em, plans[mid], linked)) for mid, em in emitted.items())
 
     t = time.monotonic()
     new_record = record.Record(modules={mid: m for mid, m in prev.modules.items() if mid in b.failed})
@@ -374,7 +384,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             state, fresh, obj = ("rebuilt" if old is None or old.own != em.own else "reimported"), False, None
         if state != "reused":
             why = keys.explain(old.components if old else None, comps)
-            obj = await b.backend(em, plan, comps, d, emitted, state)
+            obj = await b.backend(em, plan, comps, d, linked, state)
             if obj is None:
                 return
         if not fresh:

@@ -147,6 +147,20 @@ def test_edit_during_long_build_ends_equal_to_clean(tmp_path, watcher, pool):
     assert outputs(ws) == clean_outputs(ws, pool, tmp_path)
 
 
+def test_breaking_an_exporter_does_not_rerun_its_importers(ir_ws, watcher):
+    w = watcher(ir_ws)
+    assert w.next("build-finished")["ok"]
+    geom = ir_ws / "core/geom.ll"
+    good = geom.read_text()
+    geom.write_text(good.replace("%d = add i32 %ax, %ay", "%d = add i32 %ax i32 %ay"))
+    broken = w.next("build-finished")
+    assert not broken["ok"] and broken["counts"]["failed"] == 1
+    assert broken["backend_jobs"] == 0 and broken["counts"]["reused"] == 8   # importers keep their imports
+    geom.write_text(good)
+    fixed = w.next("build-finished")
+    assert fixed["ok"] and fixed["backend_jobs"] == 0                        # back to the cached objects
+
+
 def test_broken_then_fixed_keeps_last_good_executable(ir_ws, watcher):
     w = watcher(ir_ws)
     assert w.next("build-finished")["ok"]
