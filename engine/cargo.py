@@ -19,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -85,7 +86,20 @@ class CargoProject:
             if shutil.which(tool) is None:
                 raise ConfigError(f"{root} is a Cargo workspace but `{tool}` is not on PATH: "
                                   f"install Rust with rustup (https://rustup.rs) or `apt-get install cargo`")
-        return cls(Path(root).resolve())
+        root = Path(root).resolve()
+        try:
+            manifest = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{root / 'Cargo.toml'}: {e}") from None
+        # Settings live where cargo lets tools keep theirs:
+        #   [workspace.metadata.thinwatch]  opt_level = 3, cache_max_size_mb = 4096, cache_max_age_days = 7
+        settings = manifest.get("workspace", manifest.get("package", {})).get("metadata", {}).get("thinwatch", {})
+        opt = settings.get("opt_level", 2)
+        if opt not in (0, 1, 2, 3):
+            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.opt_level must be 0 to 3")
+        return cls(root, opt_level=opt,
+                   cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
+                   cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"

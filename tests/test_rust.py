@@ -8,6 +8,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
@@ -186,3 +187,15 @@ def test_watch_mode_on_a_cargo_workspace(rust_ws):
     finally:
         w.stop()
     assert "area = 22.000" in run_exe(rust_ws / ".thinwatch" / "out" / "app")
+
+
+def test_settings_from_cargo_metadata(rust_ws, pool):
+    manifest = rust_ws / "Cargo.toml"
+    manifest.write_text(manifest.read_text() + "\n[workspace.metadata.thinwatch]\nopt_level = 1\n")
+    out = build(rust_ws, pool)
+    assert out.finished.ok
+    record = orjson.loads((rust_ws / ".thinwatch/units/app/state.json").read_bytes())
+    assert {m["components"]["options"]["opt_level"] for m in record["modules"].values()} == {1}
+    manifest.write_text(manifest.read_text().replace("opt_level = 1", "opt_level = 9"))
+    res = thinwatch("build", "--once", "--no-tui", str(rust_ws))
+    assert res.returncode == 2 and "opt_level" in res.stdout
