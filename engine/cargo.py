@@ -29,6 +29,7 @@ import orjson
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
+from .programs import stop
 from .workspace import BUILD_DIR, ModuleSource, Unit
 
 # -S skips site initialisation (a third of the shim's run time on every
@@ -128,8 +129,7 @@ class CargoProject:
         try:
             stdout, stderr = await proc.communicate()
         except asyncio.CancelledError:
-            proc.kill()
-            await proc.wait()
+            await stop(proc)
             raise
         for line in stdout.splitlines():
             try:

@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from .errors import ConfigError
+from .programs import stop
 
 
 class LinkFailed(Exception):
@@ -36,8 +37,7 @@ async def link(args: list[str], output: Path) -> str:
     try:
         out, _ = await proc.communicate()
     except asyncio.CancelledError:
-        proc.kill()
-        await proc.wait()
+        await stop(proc)
         tmp.unlink(missing_ok=True)
         raise
     text = out.decode("utf-8", "replace")

@@ -1,4 +1,5 @@
-"""Running what was built: test binaries and the manifest's `run` command."""
+"""Child processes: running what was built (test binaries, the manifest's
+`run` command), and stopping a child on cancellation."""
 
 from __future__ import annotations
 
@@ -8,6 +9,15 @@ from pathlib import Path
 from .events import ProgramFinished
 
 TIMEOUT = 600
+
+
+async def stop(proc: asyncio.subprocess.Process) -> None:
+    """Kill `proc` and reap it; it may have exited on its own already."""
+    try:
+        proc.kill()
+    except ProcessLookupError:
+        pass
+    await proc.wait()
 
 
 async def run_program(argv: list[str], cwd: Path, kind: str, generation: int) -> ProgramFinished:
@@ -20,8 +30,7 @@ async def run_program(argv: list[str], cwd: Path, kind: str, generation: int) ->
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     except (asyncio.TimeoutError, asyncio.CancelledError):
-        proc.kill()
-        await proc.wait()
+        await stop(proc)
         raise
     return ProgramFinished(generation, kind, " ".join(argv), proc.returncode,
                            out.decode("utf-8", "replace"))

@@ -38,7 +38,12 @@ class Watcher:
     def next(self, reason: str, timeout: float = 60, **match) -> dict:
         deadline = time.monotonic() + timeout
         while True:
-            ev = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            try:
+                ev = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                recent = [(e["reason"], e.get("generation"), e.get("trigger")) for e in self.seen[-6:]]
+                raise AssertionError(f"no {reason} within {timeout}s; last events {recent}; "
+                                     f"stderr: {b''.join(self.stderr).decode()[-2000:]}") from None
             self.seen.append(ev)
             if ev["reason"] == reason and all(ev.get(k) == v for k, v in match.items()):
                 return ev
