@@ -20,7 +20,7 @@ from typing import Callable
 
 import watchfiles
 
-from .events import FINAL_STATES, BuildFinished, BuildStarted, Event, ModuleState
+from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
@@ -163,6 +163,8 @@ class Session:
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise
+        except Exception as e:       # never lets the program take the watch loop down
+            self.sink(Diagnostic(self.generation, "error", f"running {' '.join(run)}: {e!r}"))
 
     async def build_once(self, trigger: list[str]) -> None:
         self.generation += 1
@@ -181,6 +183,10 @@ class Session:
                 raise
             self.sink(BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None,
                                     superseded=True))
+        except Exception as e:       # a bug of ours: report it as this build's failure, keep watching
+            self.sink(Diagnostic(gen, "error", f"internal error: {e!r}"))
+            self.last = BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None)
+            self.sink(self.last)
 
     async def _contents_unchanged(self, trigger: list[str]) -> bool:
         """Record the triggering files' contents; True if none differs from
