@@ -24,7 +24,8 @@ from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
-from .scheduler import Memory, run_build
+from .build import Memory
+from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
 
 DEBOUNCE_MS = 30

@@ -1,0 +1,268 @@
+"""The rebuilder: one build generation's per-module steps against the cache.
+
+For each module it decides whether the cache already holds the answer (an
+emission keyed by the source's content, an object keyed by the backend key
+digest) and runs the pure task in a worker only when it does not. What runs
+in which order, and the thin link between the two steps, is the scheduler's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import orjson
+
+from . import backend, emit, llvm_env, record
+from .cache import Cache
+from .errors import TaskFailed, WorkerCrashed
+from .events import FINAL_STATES, Diagnostic, Event, ModuleState, TaskFinished
+from .fragment import digest
+from .pool import TaskPool
+from .summary import ModuleSummary
+from .thinlink import ModulePlan
+from .workspace import ModuleSource, printable
+
+EMIT_FORMAT = 2
+PRELINK_OPT = 2
+IN_FLIGHT_PER_JOB = 8
+RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
+
+
+@dataclass
+class Emitted:
+    source: ModuleSource
+    key: str
+    own: str                     # sha256 of the pre-link bitcode
+    summary: ModuleSummary
+
+
+@dataclass
+class Seen:
+    """What a source file looked like when it was last read, and what it gave."""
+    stamp: tuple
+    emitted: Emitted
+
+
+@dataclass
+class Memory:
+    """What a long-running session remembers between builds, so that a no-op
+    build reads, hashes and writes nothing it already knows."""
+    sources: dict[Path, Seen] = field(default_factory=dict)
+    records: dict[Path, tuple[tuple, record.Record]] = field(default_factory=dict)
+
+
+def _file_stamp(path: Path) -> tuple:
+    st = path.stat()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+
+
+class Build:
+    """The state of one build generation."""
+
+    def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int,
+                 memory: Memory | None = None):
+        self.ws = ws
+        # Stat-first no-op detection, kept by the session across builds. A
+        # stamp is trusted only if the file was last modified well before it
+        # was read ("racily clean" files are hashed again), so an edit within
+        # the file system's timestamp granularity is never missed.
+        self.memory = memory or Memory()
+        self.seen = self.memory.sources
+        self._fragments: dict[str, dict] = {}
+        self.pool = pool
+        self.sink = sink
+        self.gen = generation
+        self.cache = Cache(ws.build_dir / "cache")
+        self.triple = ws.target or llvm_env.host_triple()
+        self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
+                          "prelink_opt": PRELINK_OPT}
+        self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": ""}
+        self.failed: dict[str, str] = {}
+        self.used: set[tuple[str, str]] = set()     # cache entries this build needs
+        self.backend_seconds: dict[str, float] = {}
+        # Per module: its emission, its plan and every emission of its unit, so
+        # the front-ends can re-run a backend to show its optimised IR.
+        self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
+        self.final: dict[str, int] = {}
+        self.backend_jobs = 0
+
+    async def each(self, items, fn) -> list:
+        """`fn(item)` for every item, with a bounded number in flight.
+
+        The workers take `jobs` tasks at a time anyway; starting a thousand
+        coroutines at once only fills one loop iteration with a thousand
+        steps, which freezes a UI sharing the loop for a second or more.
+        """
+        slots = asyncio.Semaphore(IN_FLIGHT_PER_JOB * self.pool.jobs)
+
+        async def one(item):
+            async with slots:
+                return await fn(item)
+        return await asyncio.gather(*(one(i) for i in items))
+
+    def state(self, src: ModuleSource, state: str, **kw) -> None:
+        if state in FINAL_STATES:
+            self.final[state] = self.final.get(state, 0) + 1
+        self.sink(ModuleState(self.gen, src.id, src.crate, state, **kw))
+
+    def fail(self, src: ModuleSource, message: str, line: int | None = None, col: int | None = None) -> None:
+        self.failed[src.id] = message
+        self.sink(Diagnostic(self.gen, "error", message, module=src.id,
+                             file=_relative(src, self.ws.root), line=line, col=col))
+        self.state(src, "failed", why=[message])
+
+    def task_done(self, src: ModuleSource, phase: str, res) -> None:
+        self.sink(TaskFinished(self.gen, src.id, phase, res.worker, res.start, res.end - res.start))
+
+    # -- emission ------------------------------------------------------------
+    def emission_key(self, src: ModuleSource, data: bytes) -> str:
+        return digest({"format": EMIT_FORMAT, "llvm": llvm_env.VERSION, "id": src.id,
+                       "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
+                       "opts": self.emit_opts})
+
+    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None, tuple, float]:
+        """Read the source and look its emission up in the cache (in a thread)."""
+        stamp, read_at = _file_stamp(src.path), time.time()
+        data = src.path.read_bytes()
+        key = self.emission_key(src, data)
+        blob = None if force else self.cache.get("emit", key)
+        if blob is None or not self.cache.has("bc", key) or not self.cache.has("frag", key):
+            return data, key, None, stamp, read_at
+        meta = orjson.loads(blob)
+        return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"])), \
+            stamp, read_at
+
+    def _store(self, key: str, out: dict) -> str:
+        own = hashlib.sha256(out["bitcode"]).hexdigest()
+        self.cache.put("bc", key, out["bitcode"])
+        self.cache.put("frag", key, orjson.dumps(out["fragments"]))
+        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"]}))
+        return own
+
+    def _remember(self, src: ModuleSource, em: Emitted, stamp: tuple, read_at: float) -> None:
+        if read_at - stamp[1] / 1e9 > RACY_SECONDS:
+            self.seen[src.path] = Seen(stamp, em)
+        else:
+            self.seen.pop(src.path, None)
+
+    def _unchanged(self, src: ModuleSource) -> Emitted | None:
+        known = self.seen.get(src.path)
+        if known is None or known.emitted.source != src:
+            return None
+        try:
+            return known.emitted if _file_stamp(src.path) == known.stamp else None
+        except OSError:
+            return None
+
+    async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
+        if src.problem:
+            self.fail(src, src.problem)
+            return None
+        known = None if force else self._unchanged(src)
+        if known is not None:
+            self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
+            return known
+        try:
+            data, key, hit, stamp, read_at = await asyncio.to_thread(self._lookup, src, force)
+        except OSError as e:
+            self.fail(src, f"cannot read: {e.strerror or e}")
+            return None
+        self.used.update({("emit", key), ("bc", key), ("frag", key)})
+        if hit is not None:
+            self._remember(src, hit, stamp, read_at)
+            return hit
+        self.state(src, "emitting")
+        try:
+            res = await self.pool.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
+        except TaskFailed as e:
+            self.fail(src, e.message, e.line, e.col)
+            return None
+        except WorkerCrashed as e:
+            self.fail(src, str(e))
+            return None
+        except Exception as e:               # a bug of ours: fail this module, keep building
+            self.fail(src, f"internal error while emitting: {e!r}")
+            return None
+        self.task_done(src, "emit", res)
+        out = res.value
+        try:
+            own = await asyncio.to_thread(self._store, key, out)
+        except OSError as e:
+            self.fail(src, f"cannot write the cache: {e.strerror or e}")
+            return None
+        self._fragments[key] = out["fragments"]
+        em = Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]))
+        self._remember(src, em, stamp, read_at)
+        return em
+
+    async def fragments(self, plan: ModulePlan, emitted: dict[str, Emitted]) -> list[dict] | None:
+        """The fragments a plan imports, each checked against the hash its key used."""
+        out = []
+        for imp in plan.imports:
+            em = emitted[imp.exporter]
+            if em.key not in self._fragments:
+                blob = await asyncio.to_thread(self.cache.get, "frag", em.key)
+                if blob is None:               # damaged entry: emit again, deterministically
+                    if await self.emit(em.source, force=True) is None:
+                        return None
+                else:
+                    self._fragments[em.key] = orjson.loads(blob)
+            frag = self._fragments.get(em.key, {}).get(imp.source_name)
+            if frag is None or frag["hash"] != imp.hash:
+                return None
+            out.append(frag)
+        return out
+
+    async def bitcode(self, em: Emitted) -> bytes | None:
+        data = await asyncio.to_thread(self.cache.get, "bc", em.key)
+        if data is None:                      # damaged entry: emit again, deterministically
+            again = await self.emit(em.source, force=True)
+            data = again and await asyncio.to_thread(self.cache.get, "bc", again.key)
+        return data
+
+    # -- backends --------------------------------------------------------------
+    async def backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest_: str,
+                      emitted: dict[str, Emitted], state: str) -> bytes | None:
+        src = em.source
+        self.state(src, "optimizing")
+        bc = await self.bitcode(em)
+        if bc is None:
+            return None
+        frags = await self.fragments(plan, emitted)
+        if frags is None:
+            self.fail(src, "an imported fragment is missing from the cache and could not be re-emitted")
+            return None
+        self.backend_jobs += 1
+        try:
+            res = await self.pool.run(backend.run_backend, src.id, bc, plan.backend_plan(),
+                                      frags, self.backend_opts)
+        except TaskFailed as e:
+            self.fail(src, f"backend: {e.message}")
+            return None
+        except WorkerCrashed as e:
+            self.fail(src, f"backend: {e}")
+            return None
+        except Exception as e:
+            self.fail(src, f"internal error in the backend: {e!r}")
+            return None
+        self.task_done(src, "backend", res)
+        self.backend_seconds[src.id] = res.end - res.start
+        obj = res.value["object"]
+        try:
+            await asyncio.to_thread(self.cache.put, "obj", digest_, obj)
+        except OSError as e:
+            self.fail(src, f"cannot write the cache: {e.strerror or e}")
+            return None
+        return obj
+
+
+def _relative(src: ModuleSource, root: Path) -> str:
+    try:
+        return printable(str(src.path.relative_to(root)))
+    except ValueError:
+        return src.display
