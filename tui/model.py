@@ -106,9 +106,6 @@ class Model:
         """Backend time not spent: last known backend seconds of reused modules."""
         return sum(r.last_backend_s or 0.0 for r in self.rows.values() if r.state == "reused")
 
-    def changed_count(self) -> int:
-        return sum(1 for r in self.rows.values() if r.changed)
-
     # -- folding ---------------------------------------------------------------
     def _log(self, style: str, text: str) -> None:
         self.log.append(LogLine(style, text))
