@@ -17,7 +17,7 @@ from typing import Callable
 
 import orjson
 
-from . import backend, emit, llvm_env, record
+from . import backend, emit, files, llvm_env, record
 from .cache import Cache
 from .errors import TaskFailed, WorkerCrashed
 from .events import FINAL_STATES, Diagnostic, Event, ModuleState, TaskFinished
@@ -44,7 +44,7 @@ class Emitted:
 @dataclass
 class Seen:
     """What a source file looked like when it was last read, and what it gave."""
-    stamp: tuple
+    stamp: list[int]
     emitted: Emitted
 
 
@@ -53,12 +53,7 @@ class Memory:
     """What a long-running session remembers between builds, so that a no-op
     build reads, hashes and writes nothing it already knows."""
     sources: dict[Path, Seen] = field(default_factory=dict)
-    records: dict[Path, tuple[tuple, record.Record]] = field(default_factory=dict)
-
-
-def _file_stamp(path: Path) -> tuple:
-    st = path.stat()
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+    records: dict[Path, tuple[list[int] | None, record.Record]] = field(default_factory=dict)
 
 
 class Build:
@@ -125,9 +120,9 @@ class Build:
                        "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
                        "opts": self.emit_opts})
 
-    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None, tuple, float]:
+    def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None, list[int] | None, float]:
         """Read the source and look its emission up in the cache (in a thread)."""
-        stamp, read_at = _file_stamp(src.path), time.time()
+        stamp, read_at = files.stamp(src.path), time.time()
         data = src.path.read_bytes()
         key = self.emission_key(src, data)
         blob = None if force else self.cache.get("emit", key)
@@ -144,8 +139,8 @@ class Build:
         self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"]}))
         return own
 
-    def _remember(self, src: ModuleSource, em: Emitted, stamp: tuple, read_at: float) -> None:
-        if read_at - stamp[1] / 1e9 > RACY_SECONDS:
+    def _remember(self, src: ModuleSource, em: Emitted, stamp: list[int] | None, read_at: float) -> None:
+        if stamp is not None and read_at - stamp[1] / 1e9 > RACY_SECONDS:
             self.seen[src.path] = Seen(stamp, em)
         else:
             self.seen.pop(src.path, None)
@@ -154,10 +149,7 @@ class Build:
         known = self.seen.get(src.path)
         if known is None or known.emitted.source != src:
             return None
-        try:
-            return known.emitted if _file_stamp(src.path) == known.stamp else None
-        except OSError:
-            return None
+        return known.emitted if files.stamp(src.path) == known.stamp else None
 
     async def emit(self, src: ModuleSource, force: bool = False) -> Emitted | None:
         if src.problem:

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 
 from .cache import atomic_write
+from .files import stamp
 
 FILE = "state.json"
 
@@ -22,7 +23,7 @@ class ModuleRecord:
     components: dict
     digest: str
     own: str
-    stamp: list[int]          # (size, mtime_ns) of objects/<module>.o as this build left it
+    stamp: list[int] | None   # files.stamp of objects/<module>.o as this build left it
     backend_seconds: float = 0.0   # what its backend took when it last ran
 
 
@@ -33,18 +34,10 @@ class Record:
     exe_sha: str | None = None
 
 
-def _stamp(path: Path) -> tuple | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_size, st.st_mtime_ns, st.st_ino)
-
-
 def load(build_dir: Path, memo: dict | None = None) -> Record:
     """The record in `build_dir`; from `memo` if the file is the one last saved there."""
     path = build_dir / FILE
-    if memo is not None and path in memo and memo[path][0] == _stamp(path):
+    if memo is not None and path in memo and memo[path][0] == stamp(path):
         return memo[path][1]
     try:
         data = orjson.loads((build_dir / FILE).read_bytes())
@@ -56,8 +49,8 @@ def load(build_dir: Path, memo: dict | None = None) -> Record:
 
 def save(build_dir: Path, rec: Record, memo: dict | None = None) -> None:
     path = build_dir / FILE
-    if memo is not None and path in memo and memo[path][1] == rec and memo[path][0] == _stamp(path):
+    if memo is not None and path in memo and memo[path][1] == rec and memo[path][0] == stamp(path):
         return                     # the file already says exactly this
     atomic_write(path, orjson.dumps(asdict(rec), option=orjson.OPT_SORT_KEYS))
     if memo is not None:
-        memo[path] = (_stamp(path), rec)
+        memo[path] = (stamp(path), rec)

@@ -11,12 +11,11 @@ cache.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from pathlib import Path
 from typing import Callable
 
-from . import keys, record
+from . import files, keys, record
 from .build import Build, Memory
 from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
@@ -134,7 +133,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             state, why = "reused", []
             # The materialized object is trusted only if it is the file this
             # digest's build left; an abandoned build may have replaced it.
-            fresh = old is not None and old.digest == d and _stamp(path) == old.stamp
+            fresh = old is not None and old.digest == d and files.stamp(path) == old.stamp
             obj = None if fresh else await asyncio.to_thread(b.cache.get, "obj", d)
             if not fresh and obj is None:      # entry failed verification: rebuild it
                 state = "rebuilt" if old is None or old.own != em.own else "reimported"
@@ -152,7 +151,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
                 b.fail(em.source, f"cannot write {path.name}: {e.strerror or e}")
                 return
         seconds = b.backend_seconds.get(mid, old.backend_seconds if old else 0.0)
-        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, _stamp(path), round(seconds, 4))
+        new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, files.stamp(path), round(seconds, 4))
         b.state(em.source, state, why=why if state != "reused" else [], backend_seconds=round(seconds, 4),
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                 exported_to=plan.exported_to, promoted=plan.promote,
@@ -187,28 +186,13 @@ def _materialize(path: Path, obj: bytes) -> None:
     atomic_write(path, obj)
 
 
-def _stamp(path: Path) -> list[int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns]
-
-
-def _sha(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
                 modules: list[str]) -> str | None:
     """Link unless the inputs and the executable are what the last link left."""
     exe = unit.output
     inputs = digest({"objects": [[m, new.modules[m].digest] for m in modules],
                      "args": unit.key_args, "cc": find_cc()})
-    skipped = inputs == prev.link_inputs and prev.exe_sha is not None and _sha(exe) == prev.exe_sha
+    skipped = inputs == prev.link_inputs and prev.exe_sha is not None and files.digest(exe) == prev.exe_sha
     t = time.monotonic()
     if not skipped:
         try:
@@ -217,7 +201,7 @@ async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
             b.failed["<link>"] = str(e)
             b.sink(Diagnostic(b.gen, "error", f"link of {unit.name} failed:\n{e}"))
             return None
-        new.exe_sha = _sha(exe)
+        new.exe_sha = files.digest(exe)
     new.link_inputs = inputs
     b.sink(LinkFinished(b.gen, str(exe), skipped, round(time.monotonic() - t, 4)))
     return str(exe)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
-import hashlib
 import os
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
+from . import files
 from .build import Memory
 from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
@@ -70,13 +70,6 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
                        for pat in self.patterns)
 
 
-def _digest(path: Path) -> str | None:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
-
-
 def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
     """Content digests of every file the watcher would report."""
     out = {}
@@ -85,7 +78,7 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
         for name in filenames:
             path = Path(dirpath) / name
             if keep(watchfiles.Change.modified, str(path)):
-                out[str(path.relative_to(root))] = _digest(path)
+                out[str(path.relative_to(root))] = files.digest(path)
     return out
 
 
@@ -192,7 +185,7 @@ class Session:
     async def _contents_unchanged(self, trigger: list[str]) -> bool:
         """Record the triggering files' contents; True if none differs from
         what the last build, complete and current, consumed."""
-        current = await asyncio.to_thread(lambda: {p: _digest(self.root / p) for p in trigger})
+        current = await asyncio.to_thread(lambda: {p: files.digest(self.root / p) for p in trigger})
         same = (not self._racy and self.last is not None and self.last.ok and self.last.generation == self.generation
                 and self.last_build is not None
                 and all(p in self.contents and self.contents[p] == d for p, d in current.items()))

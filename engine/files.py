@@ -1,0 +1,31 @@
+"""What a file looks like from outside: a stat stamp and a content digest.
+
+One definition for every "is this still the file I saw?" question: sources
+(stat-first no-op detection), materialized objects, the record, the watched
+files and the executable.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+
+def stamp(path: Path) -> list[int] | None:
+    """Size, modification and change times, inode and device; None if absent.
+
+    A list, so that it survives a round trip through JSON unchanged.
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def digest(path: Path) -> str | None:
+    """SHA-256 of the file's content; None if it cannot be read."""
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
