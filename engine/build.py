@@ -25,7 +25,7 @@ from .fragment import digest
 from .pool import TaskPool
 from .summary import ModuleSummary
 from .thinlink import ModulePlan
-from .workspace import ModuleSource, printable
+from .workspace import ModuleSource, Project, printable
 
 EMIT_FORMAT = 2
 PRELINK_OPT = 2
@@ -59,7 +59,7 @@ class Memory:
 class Build:
     """The state of one build generation."""
 
-    def __init__(self, ws, pool: TaskPool, sink: Callable[[Event], None], generation: int,
+    def __init__(self, ws: Project, pool: TaskPool, sink: Callable[[Event], None], generation: int,
                  memory: Memory | None = None):
         self.ws = ws
         # Stat-first no-op detection, kept by the session across builds. A

@@ -30,7 +30,7 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .programs import stop
-from .workspace import BUILD_DIR, ModuleSource, Unit
+from .workspace import ModuleSource, Project, Unit
 
 # -S skips site initialisation (a third of the shim's run time on every
 # link); the shim imports nothing outside the standard library and engine/.
@@ -69,17 +69,9 @@ def undefined_symbols(path: Path) -> set[str]:
     return _undefined_cache[key]
 
 
-@dataclass
-class CargoProject:
-    root: Path
-    target: str = ""
-    opt_level: int = 2
-    cache_max_bytes: int = DEFAULT_MAX_BYTES
-    cache_max_age: float = DEFAULT_MAX_AGE
-
-    @property
-    def build_dir(self) -> Path:
-        return self.root / BUILD_DIR
+@dataclass(kw_only=True)
+class CargoProject(Project):
+    """A Cargo workspace: cargo is its front end, its binaries the link units."""
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -98,7 +90,7 @@ class CargoProject:
         opt = settings.get("opt_level", 2)
         if opt not in (0, 1, 2, 3):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.opt_level must be 0 to 3")
-        return cls(root, opt_level=opt,
+        return cls(root=root, opt_level=opt,
                    cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
                    cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 

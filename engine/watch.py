@@ -148,7 +148,7 @@ class Session:
         """Watch mode runs the manifest's `run` command after each good build;
         a change while it runs stops it (like a build), so a long-running
         program never holds up the next build."""
-        run = getattr(self.last_build and self.last_build.ws, "run", None)
+        run = self.last_build.ws.run if self.last_build is not None else None
         if not (run and self.last is not None and self.last.ok and self.last.generation == self.generation):
             return
         self._program = asyncio.create_task(run_program(run, self.root, "run", self.generation))

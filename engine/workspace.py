@@ -67,15 +67,13 @@ class Unit:
     key_args: list[str] = field(default_factory=list)  # what else the link depends on
 
 
-@dataclass
-class Workspace:
+@dataclass(kw_only=True)
+class Project:
+    """What every kind of workspace tells a build: where it lives, the
+    backend's target and opt level, the cache limits, what to run."""
     root: Path
-    output: str
-    entry: list[str]
-    opt_level: int
-    libs: list[str]
-    target: str
-    crates: dict[str, Path]
+    target: str = ""
+    opt_level: int = 2
     run: list[str] = field(default_factory=list)
     cache_max_bytes: int = DEFAULT_MAX_BYTES
     cache_max_age: float = DEFAULT_MAX_AGE
@@ -83,6 +81,15 @@ class Workspace:
     @property
     def build_dir(self) -> Path:
         return self.root / BUILD_DIR
+
+
+@dataclass(kw_only=True)
+class Workspace(Project):
+    """An IR workspace: a `thinwatch.toml` and its crates of modules."""
+    output: str
+    entry: list[str]
+    libs: list[str]
+    crates: dict[str, Path]
 
     @property
     def output_path(self) -> Path:
