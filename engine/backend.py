@@ -10,7 +10,7 @@ result is parsed once, optimised and compiled.
 
 from __future__ import annotations
 
-from . import irtext, llvm_env
+from . import irtext, llvm_env, native_llvm
 from .fragment import merge, promoted_name, function_declaration, global_declaration
 
 
@@ -56,6 +56,10 @@ def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict
     own = llvm.parse_bitcode(bitcode, llvm.create_context())
     mt = apply_plan(str(own), module_id, plan)
     imported = merge(mt, fragments)
+    if opts["library"]:
+        obj, ir = native_llvm.compile_text(opts["library"], mt.render(), opts["triple"], opts["opt_level"],
+                                           opts["pipeline"], want_ir)
+        return {"object": obj, "imported": imported, "ir": ir}
     mod = llvm.parse_assembly(mt.render(), llvm.create_context())
     llvm_env.verify(mod)
     llvm_env.optimize(mod, opts["triple"], opts["opt_level"])

@@ -76,7 +76,8 @@ class Build:
         self.triple = ws.target or llvm_env.host_triple()
         self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
                           "prelink_opt": PRELINK_OPT}
-        self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": ""}
+        self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": "",
+                             **ws.codegen.options()}
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.backend_seconds: dict[str, float] = {}

@@ -29,6 +29,7 @@ import orjson
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
+from .native_llvm import choose
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -85,12 +86,15 @@ class CargoProject(Project):
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"{root / 'Cargo.toml'}: {e}") from None
         # Settings live where cargo lets tools keep theirs:
-        #   [workspace.metadata.thinwatch]  opt_level = 3, cache_max_size_mb = 4096, cache_max_age_days = 7
+        #   [workspace.metadata.thinwatch]  opt_level = 3, llvm = "auto", cache_max_size_mb = 4096, cache_max_age_days = 7
         settings = manifest.get("workspace", manifest.get("package", {})).get("metadata", {}).get("thinwatch", {})
         opt = settings.get("opt_level", 2)
         if opt not in (0, 1, 2, 3):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.opt_level must be 0 to 3")
-        return cls(root=root, opt_level=opt,
+        llvm = settings.get("llvm", "auto")
+        if not isinstance(llvm, str):
+            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.llvm must be a string")
+        return cls(root=root, opt_level=opt, codegen=choose(llvm, root),
                    cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
                    cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 

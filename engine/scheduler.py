@@ -62,7 +62,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         if on_build is not None:
             on_build(b)
     except (ConfigError, TaskFailed) as e:
-        sink(Diagnostic(generation, "error", str(e), file=str(Path(root) / MANIFEST)))
+        sink(Diagnostic(generation, "error", str(e)))     # its message names the file
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
     t = time.monotonic()

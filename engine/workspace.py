@@ -6,6 +6,7 @@
     opt_level = 2          # backend pipeline, 0-3
     libs = ["-lm"]         # extra arguments for the final `cc` link
     target = ""            # target triple; empty = the host's
+    llvm = "auto"          # backend LLVM: "auto", "llvmlite" or a libLLVM path (engine/native_llvm.py)
     run = []               # optional command to run the built program
 
     [cache]
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
+from .native_llvm import LLVMLITE, Codegen, choose
 from .errors import ConfigError
 
 MANIFEST = "thinwatch.toml"
@@ -70,10 +72,11 @@ class Unit:
 @dataclass(kw_only=True)
 class Project:
     """What every kind of workspace tells a build: where it lives, the
-    backend's target and opt level, the cache limits, what to run."""
+    backend's target, opt level and LLVM, the cache limits, what to run."""
     root: Path
     target: str = ""
     opt_level: int = 2
+    codegen: Codegen = LLVMLITE
     run: list[str] = field(default_factory=list)
     cache_max_bytes: int = DEFAULT_MAX_BYTES
     cache_max_age: float = DEFAULT_MAX_AGE
@@ -164,6 +167,7 @@ def load(root: Path) -> Workspace:
         opt_level=opt,
         libs=list(_expect(build.get("libs", []), list, "build.libs")),
         target=_expect(build.get("target", ""), str, "build.target"),
+        codegen=choose(_expect(build.get("llvm", "auto"), str, "build.llvm"), root),
         crates=dirs,
         run=list(_expect(build.get("run", []), list, "build.run")),
         cache_max_bytes=int(_expect(cache.get("max_size_mb", DEFAULT_MAX_BYTES >> 20), int,

@@ -1,0 +1,230 @@
+"""A release build of LLVM, driven through its C API, for the backend's
+optimisation and code generation.
+
+llvmlite's LLVM is built with assertions on, which makes its O2 pipeline and
+`emit_object` two to three times slower than a release LLVM of the same
+version. The Rust toolchain ships exactly that: `<sysroot>/lib/libLLVM.so.*`,
+a shared library exporting the LLVM-C API. When it is there and has
+llvmlite's major version, backend jobs parse the planned module's text into
+it, run LLVM's ThinLTO backend pipeline (`thinlto<On>`, what lld runs) and
+emit the object there. Everything else (summaries, fragments, plans) stays
+with llvmlite, whose printed IR the same major version reads.
+
+Which LLVM compiled an object is part of its key (`Codegen.options`), so
+switching between them never reuses an object of the other.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import subprocess
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from . import llvm_env
+from .errors import ConfigError, TaskFailed
+
+# The LLVM target a triple's architecture belongs to (its initialiser names).
+_TARGETS = {"x86_64": "X86", "i686": "X86", "i386": "X86", "aarch64": "AArch64", "arm64": "AArch64",
+            "riscv64": "RISCV", "riscv32": "RISCV", "powerpc64le": "PowerPC", "powerpc64": "PowerPC",
+            "s390x": "SystemZ", "loongarch64": "LoongArch", "wasm32": "WebAssembly"}
+
+_RELOC_PIC = 2              # LLVMRelocPIC
+_CODE_MODEL_DEFAULT = 0     # LLVMCodeModelDefault
+_OBJECT_FILE = 1            # LLVMObjectFile
+_RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
+
+
+@dataclass(frozen=True)
+class Codegen:
+    """Which LLVM optimises and compiles the backend jobs."""
+    library: str            # path of the shared library; "" = llvmlite in-process
+    identity: str           # version and file stamp: part of every backend key
+    pipeline: str           # the pass pipeline, without its level
+
+    def options(self) -> dict:
+        return {"codegen": self.identity, "library": self.library, "pipeline": self.pipeline}
+
+
+LLVMLITE = Codegen("", llvm_env.VERSION, "default")
+
+
+def choose(setting: str, cwd: Path) -> Codegen:
+    """The backend LLVM for a workspace setting: "auto" (the Rust toolchain's
+    libLLVM if it has llvmlite's major version, else llvmlite), "llvmlite",
+    or the path of an LLVM shared library."""
+    if setting == "llvmlite":
+        return LLVMLITE
+    if setting == "auto":
+        found = _toolchain_library(str(cwd))
+        if found is None:
+            return LLVMLITE
+        try:
+            return _describe(found)
+        except ConfigError:
+            return LLVMLITE
+    path = Path(setting).expanduser()
+    if not path.is_absolute():
+        path = cwd / path
+    if not path.is_file():
+        raise ConfigError(f"llvm = {setting!r}: no such file")
+    return _describe(str(path.resolve()))
+
+
+@lru_cache(maxsize=None)
+def _toolchain_library(cwd: str) -> str | None:
+    # Run in the workspace: a rust-toolchain.toml there picks the toolchain.
+    try:
+        sysroot = subprocess.run(["rustc", "--print", "sysroot"], cwd=cwd, capture_output=True,
+                                 text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if not sysroot:
+        return None
+    # `libLLVM-<major>-rust-*.so` is a linker script naming the real library.
+    for candidate in sorted(Path(sysroot, "lib").glob("libLLVM*.so*")):
+        with open(candidate, "rb") as f:
+            if f.read(4) == b"\x7fELF":
+                return str(candidate.resolve())
+    return None
+
+
+@lru_cache(maxsize=None)
+def _describe(path: str) -> Codegen:
+    version = _load(path).version()
+    want = llvm_env.llvm.llvm_version_info[0]
+    if version[0] != want:
+        raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
+                          f"the IR thinwatch writes needs LLVM {want}")
+    st = os.stat(path)
+    return Codegen(path, f"LLVM {'.'.join(map(str, version))} {path} {st.st_size} {st.st_mtime_ns}", "thinlto")
+
+
+@lru_cache(maxsize=None)
+def _load(path: str) -> "_Library":
+    try:
+        return _Library(ctypes.CDLL(path))
+    except OSError as e:
+        raise ConfigError(f"cannot load {path}: {e}") from None
+    except AttributeError as e:
+        raise ConfigError(f"{path} does not export the LLVM-C API ({e})") from None
+
+
+def compile_text(library: str, text: str, triple: str, opt: int, pipeline: str,
+                 want_ir: bool) -> tuple[bytes, str | None]:
+    """Parse, verify, optimise and compile one module: (object, optimised IR)."""
+    return _load(library).compile(text, triple, opt, pipeline, want_ir)
+
+
+class _Library:
+    def __init__(self, lib: ctypes.CDLL):
+        self.lib = lib
+        p, s, u, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_int
+        out_p = ctypes.POINTER(p)     # out-parameters, messages included (read with _message)
+        for name, res, args in [
+            ("LLVMGetVersion", None, [ctypes.POINTER(u)] * 3),
+            ("LLVMContextCreate", p, []),
+            ("LLVMContextDispose", None, [p]),
+            ("LLVMCreateMemoryBufferWithMemoryRangeCopy", p, [s, ctypes.c_size_t, s]),
+            ("LLVMParseIRInContext", i, [p, p, out_p, out_p]),
+            ("LLVMVerifyModule", i, [p, i, out_p]),
+            ("LLVMPrintModuleToString", p, [p]),
+            ("LLVMDisposeModule", None, [p]),
+            ("LLVMDisposeMessage", None, [p]),
+            ("LLVMGetTargetFromTriple", i, [s, out_p, out_p]),
+            ("LLVMCreateTargetMachine", p, [p, s, s, s, i, i, i]),
+            ("LLVMCreatePassBuilderOptions", p, []),
+            ("LLVMPassBuilderOptionsSetLoopVectorization", None, [p, i]),
+            ("LLVMPassBuilderOptionsSetSLPVectorization", None, [p, i]),
+            ("LLVMDisposePassBuilderOptions", None, [p]),
+            ("LLVMRunPasses", p, [p, s, p, p]),
+            ("LLVMGetErrorMessage", p, [p]),
+            ("LLVMDisposeErrorMessage", None, [p]),
+            ("LLVMTargetMachineEmitToMemoryBuffer", i, [p, p, i, out_p, out_p]),
+            ("LLVMGetBufferStart", p, [p]),
+            ("LLVMGetBufferSize", ctypes.c_size_t, [p]),
+            ("LLVMDisposeMemoryBuffer", None, [p]),
+        ]:
+            fn = getattr(lib, name)
+            fn.restype, fn.argtypes = res, args
+        self.machines: dict[tuple[str, int], int] = {}
+        self.initialised: set[str] = set()
+
+    def version(self) -> tuple[int, int, int]:
+        parts = [ctypes.c_uint() for _ in range(3)]
+        self.lib.LLVMGetVersion(*map(ctypes.byref, parts))
+        return tuple(p.value for p in parts)
+
+    def _message(self, ptr: ctypes.c_void_p) -> str:
+        """Take ownership of a C string LLVM allocated (and free it)."""
+        if not ptr:
+            return ""
+        text = ctypes.string_at(ptr).decode("utf-8", "replace")
+        self.lib.LLVMDisposeMessage(ptr)
+        return text
+
+    def machine(self, triple: str, opt: int):
+        key = (triple, opt)
+        if key not in self.machines:
+            target_name = _TARGETS.get(triple.split("-", 1)[0])
+            if target_name is None:
+                raise TaskFailed(f"no LLVM target known for {triple!r}")
+            if target_name not in self.initialised:
+                for part in ("TargetInfo", "Target", "TargetMC", "AsmPrinter"):
+                    getattr(self.lib, f"LLVMInitialize{target_name}{part}")()
+                self.initialised.add(target_name)
+            target, err = ctypes.c_void_p(), ctypes.c_void_p()
+            if self.lib.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
+                raise TaskFailed(f"unknown target {triple!r}: {self._message(err)}")
+            self.machines[key] = self.lib.LLVMCreateTargetMachine(
+                target, triple.encode(), b"", b"", opt, _RELOC_PIC, _CODE_MODEL_DEFAULT)
+        return self.machines[key]
+
+    def compile(self, text: str, triple: str, opt: int, pipeline: str, want_ir: bool):
+        lib = self.lib
+        tm = self.machine(triple, opt)
+        ctx = lib.LLVMContextCreate()
+        try:
+            data = text.encode()
+            buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<string>")
+            mod, msg = ctypes.c_void_p(), ctypes.c_void_p()
+            # The parser owns the buffer whether or not it succeeds.
+            if lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(mod), ctypes.byref(msg)):
+                raise TaskFailed(f"planned module does not parse: {self._message(msg)}")
+            try:
+                return self._optimise_and_emit(mod, tm, opt, pipeline, want_ir)
+            finally:
+                lib.LLVMDisposeModule(mod)
+        finally:
+            lib.LLVMContextDispose(ctx)
+
+    def _optimise_and_emit(self, mod, tm, opt: int, pipeline: str, want_ir: bool):
+        lib = self.lib
+        msg = ctypes.c_void_p()
+        failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
+        problem = self._message(msg)
+        if failed:
+            raise TaskFailed(f"module does not verify: {problem.strip()}")
+        options = lib.LLVMCreatePassBuilderOptions()
+        try:
+            # As lld's LTO configures it: vectorisers on from O2.
+            lib.LLVMPassBuilderOptionsSetLoopVectorization(options, int(opt > 1))
+            lib.LLVMPassBuilderOptionsSetSLPVectorization(options, int(opt > 1))
+            err = lib.LLVMRunPasses(mod, f"{pipeline}<O{opt}>".encode(), tm, options)
+        finally:
+            lib.LLVMDisposePassBuilderOptions(options)
+        if err:
+            text = ctypes.string_at(ptr := lib.LLVMGetErrorMessage(err)).decode("utf-8", "replace")
+            lib.LLVMDisposeErrorMessage(ptr)
+            raise TaskFailed(f"pass pipeline failed: {text}")
+        ir = self._message(lib.LLVMPrintModuleToString(mod)) if want_ir else None
+        out, msg = ctypes.c_void_p(), ctypes.c_void_p()
+        if lib.LLVMTargetMachineEmitToMemoryBuffer(tm, mod, _OBJECT_FILE, ctypes.byref(msg), ctypes.byref(out)):
+            raise TaskFailed(f"code generation failed: {self._message(msg)}")
+        try:
+            obj = ctypes.string_at(lib.LLVMGetBufferStart(out), lib.LLVMGetBufferSize(out))
+        finally:
+            lib.LLVMDisposeMemoryBuffer(out)
+        return obj, ir

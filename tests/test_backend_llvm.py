@@ -1,0 +1,47 @@
+"""Which LLVM compiles the backend jobs: the Rust toolchain's release libLLVM
+when it is there (it is on these machines), llvmlite's otherwise. Both give
+sound builds, and an object compiled by one is never reused for the other."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
+from engine import llvm_env, workspace
+
+
+def use_llvm(ws: Path, value: str) -> None:
+    edit(ws / "thinwatch.toml", "[build]\n", f'[build]\nllvm = "{value}"\n')
+
+
+def test_auto_picks_the_toolchain_libllvm_of_llvmlites_major_version(ir_ws):
+    codegen = workspace.load(ir_ws).codegen
+    assert "libLLVM" in Path(codegen.library).name
+    assert codegen.identity.startswith(f"LLVM {llvm_env.llvm.llvm_version_info[0]}.")
+    assert codegen.pipeline == "thinlto"
+
+
+def test_switching_llvm_reruns_every_backend_and_switching_back_reuses(ir_ws, pool, tmp_path):
+    assert build(ir_ws, pool).finished.ok
+    native, native_stdout = outputs(ir_ws), run_exe(ir_ws / ".thinwatch/out/sample")
+
+    use_llvm(ir_ws, "llvmlite")
+    switched = build(ir_ws, pool)
+    assert switched.finished.ok
+    assert set(switched.states.values()) == {"reimported"}
+    assert all("options changed" in switched.final(m).why for m in switched.states)
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+    assert run_exe(ir_ws / ".thinwatch/out/sample") == native_stdout
+
+    edit(ir_ws / "thinwatch.toml", 'llvm = "llvmlite"\n', "")
+    back = build(ir_ws, pool)
+    assert set(back.states.values()) == {"reused"}
+    assert outputs(ir_ws) == native
+
+
+def test_an_unusable_llvm_library_is_a_configuration_error(ir_ws):
+    (ir_ws / "not-llvm.so").write_text("not a library\n")
+    use_llvm(ir_ws, "not-llvm.so")
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert res.returncode == 2
+    assert "cannot load" in res.stdout + res.stderr and "not-llvm.so" in res.stdout + res.stderr
