@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,16 +28,10 @@ import orjson
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
+from .linkshim import SHIM, Capture, read_capture
 from .native_llvm import choose
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
-
-# -S skips site initialisation (a third of the shim's run time on every
-# link); the shim imports nothing outside the standard library and engine/.
-SHIM = """#!/bin/sh
-PYTHONPATH="{path}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{python}" -S -m engine.linkshim "$@"
-"""
-
 
 def module_id(member: str) -> tuple[str, str]:
     """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`."""
@@ -68,6 +61,19 @@ def undefined_symbols(path: Path) -> set[str]:
                              capture_output=True, text=True).stdout
         _undefined_cache[key] = {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
     return _undefined_cache[key]
+
+
+def _same(a: Path, b: Path) -> bool:
+    return a.exists() and b.exists() and os.path.samefile(a, b)
+
+
+def _forget(exe: Path) -> None:
+    """Remove an executable and cargo's copy of it in `deps/` (a hard link)."""
+    deps = exe.parent / "deps"
+    for other in (deps.iterdir() if deps.is_dir() else ()):
+        if _same(other, exe):
+            other.unlink()
+    exe.unlink(missing_ok=True)
 
 
 @dataclass(kw_only=True)
@@ -100,9 +106,8 @@ class CargoProject(Project):
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
-        text = SHIM.format(path=Path(__file__).resolve().parent.parent, python=sys.executable)
-        if not shim.exists() or shim.read_text() != text:
-            shim.write_text(text)
+        if not shim.exists() or shim.read_text() != SHIM:
+            shim.write_text(SHIM)
             shim.chmod(0o755)
         return shim
 
@@ -115,7 +120,8 @@ class CargoProject(Project):
         env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
         return env
 
-    async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool) -> list[Unit] | None:
+    async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
+                      again: bool = False) -> list[Unit] | None:
         """Run cargo; the link units of this build, or None if cargo failed."""
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         proc = await asyncio.create_subprocess_exec(
@@ -140,7 +146,15 @@ class CargoProject(Project):
             text = stderr.decode("utf-8", "replace").strip().splitlines()
             sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
             return None
-        return [self._unit(c) for c in self._captures(executables)]
+        captures = self._captures(executables)
+        lost = [exe for exe in executables if not any(_same(c.out, exe) for c in captures)]
+        if lost and not again:
+            # cargo thinks these are up to date, but their capture is gone
+            # (deleted, or written by an older shim): make it link them again.
+            for exe in lost:
+                _forget(exe)
+            return await self.prepare(sink, gen, tests, again=True)
+        return [self._unit(c) for c in captures]
 
     def _diagnostic(self, m: dict, sink, gen: int) -> None:
         if m.get("level") not in ("error", "warning"):
@@ -151,32 +165,29 @@ class CargoProject(Project):
                         line=span["line_start"] if span else None,
                         col=span["column_start"] if span else None))
 
-    def _captures(self, executables: list[Path]) -> list[dict]:
+    def _captures(self, executables: list[Path]) -> list[Capture]:
         found = []
-        for link in sorted((self.build_dir / "links").glob("*/link.json")):
-            cap = orjson.loads(link.read_bytes())
-            out = Path(cap["out"])
-            if any(out.exists() and exe.exists() and os.path.samefile(out, exe) for exe in executables):
-                cap["dir"] = link.parent
+        for dest in sorted(p for p in (self.build_dir / "links").glob("*") if p.is_dir()):
+            cap = read_capture(dest)
+            if cap is not None and any(_same(cap.out, exe) for exe in executables):
                 found.append(cap)
         return found
 
-    def _unit(self, cap: dict) -> Unit:
-        d: Path = cap["dir"]
+    def _unit(self, cap: Capture) -> Unit:
         modules, natives = [], []
-        for item in cap["argv"]:
+        for item in cap.argv:
             if isinstance(item, dict) and "bitcode" in item:
-                for name in item["bitcode"]:
-                    crate, mid = module_id(name)
-                    modules.append(ModuleSource(mid, crate, d / "inputs" / name, True))
+                for path in map(Path, item["bitcode"]):
+                    crate, mid = module_id(path.name)
+                    modules.append(ModuleSource(mid, crate, path, True))
             elif isinstance(item, dict):
-                natives.append(d / item["native"])
+                natives.append(Path(item["native"]))
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
                 natives.append(Path(item))
         preserve = {"main"}
         for path in natives:
             preserve |= undefined_symbols(path)
-        argv = cap["argv"]
+        argv = cap.argv
         out_at = argv.index("-o")
 
         def link_args(objects: list[Path]) -> list[str]:
@@ -190,12 +201,12 @@ class CargoProject(Project):
                         args.extend(map(str, objects))
                         placed = True
                 elif isinstance(item, dict):
-                    args.append(str(d / item["native"]))
+                    args.append(item["native"])
                 else:
                     args.append(item)
             return args
 
-        natives_digest = hashlib.sha256(b"".join((d / i["native"]).read_bytes() for i in argv
+        natives_digest = hashlib.sha256(b"".join(Path(i["native"]).read_bytes() for i in argv
                                                  if isinstance(i, dict) and "native" in i)).hexdigest()
         # rustc's per-link temporary directory has a new name every time; it is
         # gone after the link, so its name cannot change the result. Codegen
@@ -204,5 +215,5 @@ class CargoProject(Project):
         line = orjson.dumps(["<bitcode>" if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
-        return Unit(cap["unit"], modules, preserve, self.build_dir / "out" / cap["unit"],
-                    self.build_dir / "units" / cap["unit"], link_args, key_args)
+        return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit,
+                    self.build_dir / "units" / cap.unit, link_args, key_args)

@@ -1,29 +1,79 @@
-"""The linker rustc calls (`-C linker=`) when thinwatch drives cargo.
+"""The linker rustc calls (`-C linker=`) when thinwatch drives cargo, and how
+the engine reads what it leaves behind.
 
-Links thinwatch does not own (build scripts, proc-macros, anything outside
-the workspace's primary packages) go straight to `cc` with rustc's line
+The shim is a POSIX shell script because it starts on every link of the
+workspace: a Python shim cost ~30 ms of every edit, this one a few. Links
+thinwatch does not own (build scripts, proc-macros and other shared
+libraries, anything outside the workspace's primary packages) go straight to `cc` with rustc's line
 untouched; with `-C linker-plugin-lto` and rustc's `-fuse-ld=lld`, lld does
-their LTO itself. For a workspace executable or test harness, the shim
-captures the link instead: the bitcode codegen units (loose and from rlibs),
-`symbols.o` (rustc deletes its temporary directory after the link) and the
-rest of the line, into `$THINWATCH_CAPTURE/<unit>/`. It leaves a placeholder
-where cargo expects the executable; thinwatch then does the ThinLTO and the
-real link from the capture.
+their LTO itself. For a workspace executable or test harness the shim
+captures the link in `$THINWATCH_CAPTURE/<unit>/`:
+
+    argv     rustc's link line, NUL-separated
+    files/   hard links to the inputs that cargo produced (the files next to
+             the output, and in rustc's temporary directory below it, which
+             rustc deletes after the link): codegen units, rlibs, symbols.o
+
+and leaves a placeholder where cargo expects the executable. After cargo
+exits, `read_capture` turns a capture into a link line whose bitcode inputs
+(loose, or members of the rlibs) are files thinwatch's build reads.
 """
 
 from __future__ import annotations
 
 import os
-import sys
+from dataclasses import dataclass
+from pathlib import Path
 
-# Imports are kept to the minimum: the shim starts on every link of the
-# workspace, and each module imported here is paid for on every one. That is
-# why this one file is written with the standard library's json: importing
-# orjson costs 20 ms (uuid, datetime, ...), more than the rest of the shim.
-import json
+SHIM = r"""#!/bin/sh
+# thinwatch's linker shim (written by thinwatch; see engine/linkshim.py).
+if [ "$CARGO_PRIMARY_PACKAGE" != 1 ] || [ "$CARGO_CRATE_NAME" = build_script_build ] || [ -z "$THINWATCH_CAPTURE" ]; then
+    exec cc "$@"
+fi
+out= prev= kind=
+for a do
+    [ "$prev" = -o ] && out=$a
+    case $a in
+        -shared) exec cc "$@" ;;          # a proc-macro or other dylib, not an executable
+        */libtest-*) kind=test- ;;
+    esac
+    prev=$a
+done
+[ -n "$out" ] || exec cc "$@"
+dir=${out%/*}
+name=${out##*/}
+dest=$THINWATCH_CAPTURE/$kind${name%-*}
+mkdir -p "$dest" && rm -rf "$dest/files" "$dest/argv.tmp" && mkdir "$dest/files" || exit 1
+printf '%s\0' "$@" > "$dest/argv.tmp" || exit 1
+# Keep only the inputs to preserve as the positional parameters.
+for a do
+    shift
+    case $a in -*) continue ;; esac
+    parent=${a%/*}
+    if { [ "$parent" = "$dir" ] || [ "${parent%/*}" = "$dir" ]; } && [ -f "$a" ]; then
+        set -- "$@" "$a"
+    fi
+done
+if [ $# -gt 0 ]; then
+    ln -f -- "$@" "$dest/files/" 2>/dev/null || cp -f -- "$@" "$dest/files/" || exit 1
+fi
+mv -f -- "$dest/argv.tmp" "$dest/argv" || exit 1
+printf '#!/bin/sh\necho "built by thinwatch: run %s instead" >&2\nexit 1\n' "${THINWATCH_CAPTURE%/*}/out/$kind${name%-*}" > "$out" || exit 1
+chmod 755 "$out"
+"""
 
 BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
-PLACEHOLDER = "#!/bin/sh\necho 'built by thinwatch: run {out} instead' >&2\nexit 1\n"
+
+
+@dataclass
+class Capture:
+    """One captured link: `argv` holds rustc's arguments, with each bitcode
+    input replaced by {"bitcode": [paths]} and each deleted-after-link
+    native input by {"native": path}."""
+    unit: str
+    out: Path
+    argv: list
+    dir: Path
 
 
 def is_bitcode(data: bytes) -> bool:
@@ -53,72 +103,51 @@ def ar_members(data: bytes) -> list[tuple[str, bytes]]:
     return out
 
 
-def owned() -> bool:
-    return (os.environ.get("CARGO_PRIMARY_PACKAGE") == "1"
-            and os.environ.get("CARGO_CRATE_NAME") != "build_script_build"
-            and "THINWATCH_CAPTURE" in os.environ)
-
-
-def _read(path: str) -> bytes:
-    with open(path, "rb") as f:
-        return f.read()
-
-
-def _write(path: str, data: bytes) -> None:
-    with open(path, "wb") as f:
-        f.write(data)
-
-
-def capture(args: list[str], root: str) -> None:
+def read_capture(dest: Path) -> Capture | None:
+    try:
+        args = [a.decode("utf-8", "surrogateescape") for a in (dest / "argv").read_bytes().split(b"\0")[:-1]]
+    except FileNotFoundError:
+        return None
     out = args[args.index("-o") + 1]
-    out_dir = os.path.dirname(out)
-    is_test = any("libtest-" in os.path.basename(a) for a in args)
-    unit = ("test-" if is_test else "") + os.path.basename(out).rsplit("-", 1)[0]
-    dest = os.path.join(root, unit)
-    inputs = os.path.join(dest, "inputs")
-    os.makedirs(inputs, exist_ok=True)
-    for old in os.listdir(inputs):
-        os.unlink(os.path.join(inputs, old))
+    files, members = dest / "files", dest / "members"
+    members.mkdir(exist_ok=True)
+    kept: set[str] = set()
     line: list = []
+    out_dir = os.path.dirname(out)
     for arg in args:
+        copy = files / os.path.basename(arg)
         parent = os.path.dirname(arg)
-        # Only what this cargo compiled (next to the output, or in rustc's
-        # temporary directory) can hold bitcode; the sysroot's rlibs are
-        # native and large, and are never read.
-        ours = parent == out_dir or os.path.dirname(parent) == out_dir
-        if arg.startswith("-") or not ours or not os.path.isfile(arg):
+        ours = parent == out_dir or os.path.dirname(parent) == out_dir      # as the shim decides
+        if arg.startswith("-") or not ours or not copy.is_file():
             line.append(arg)
             continue
-        name, data = os.path.basename(arg), _read(arg)
+        data = copy.read_bytes()
         if is_bitcode(data):
-            _write(os.path.join(inputs, name), data)
-            line.append({"bitcode": [name]})
+            line.append({"bitcode": [str(copy)]})
         elif arg.endswith(".rlib") and any(is_bitcode(body) for _, body in ar_members(data)):
-            names = []
+            paths = []
             for member, body in ar_members(data):
                 if is_bitcode(body):
-                    _write(os.path.join(inputs, member), body)
-                    names.append(member)
-            line.append({"bitcode": names})
-        elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
-            _write(os.path.join(dest, name), data)
-            line.append({"native": name})
+                    paths.append(str(_keep(members / member, body)))
+                    kept.add(member)
+            line.append({"bitcode": paths})
+        elif os.path.basename(os.path.dirname(arg)).startswith("rustc"):   # rustc's temporary dir: symbols.o
+            line.append({"native": str(copy)})
         else:
             line.append(arg)
-    tmp = os.path.join(dest, f".link.json.{os.getpid()}")
-    _write(tmp, json.dumps({"unit": unit, "test": is_test, "argv": line, "out": out}).encode())
-    os.replace(tmp, os.path.join(dest, "link.json"))   # a reader sees the old capture or the new one
-    with open(out, "w") as f:
-        f.write(PLACEHOLDER.format(out=os.path.join(os.path.dirname(root), "out", unit)))
-    os.chmod(out, 0o755)
+    for stale in set(os.listdir(members)) - kept:
+        (members / stale).unlink()
+    return Capture(dest.name, Path(out), line, dest)
 
 
-def main() -> None:
-    args = sys.argv[1:]
-    if not owned() or "-o" not in args:
-        os.execvp("cc", ["cc", *args])
-    capture(args, os.environ["THINWATCH_CAPTURE"])
-
-
-if __name__ == "__main__":
-    main()
+def _keep(path: Path, data: bytes) -> Path:
+    """Write a member only if it changed: its stamp then says it is unchanged."""
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return path
+    except FileNotFoundError:
+        pass
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path

@@ -199,3 +199,35 @@ def test_settings_from_cargo_metadata(rust_ws, pool):
     manifest.write_text(manifest.read_text().replace("opt_level = 1", "opt_level = 9"))
     res = thinwatch("build", "--once", "--no-tui", str(rust_ws))
     assert res.returncode == 2 and "opt_level" in res.stdout
+
+
+def test_lost_captures_make_cargo_link_again(rust_ws, pool):
+    assert build(rust_ws, pool).finished.ok
+    exe = rust_ws / ".thinwatch" / "out" / "app"
+    first = hashlib.sha256(exe.read_bytes()).hexdigest()
+    shutil.rmtree(rust_ws / ".thinwatch" / "links")          # cargo still thinks `app` is linked
+    again = build(rust_ws, pool)
+    assert again.finished.ok and again.only("reused") == set(again.states)
+    assert hashlib.sha256(exe.read_bytes()).hexdigest() == first
+
+
+def test_links_thinwatch_does_not_own_go_to_the_real_linker(tmp_path, pool):
+    """A build script and a proc-macro are linked by cc (and lld's own LTO);
+    only the workspace binary is captured, and it uses both."""
+    ws = tmp_path / "owned"
+    (ws / "mac" / "src").mkdir(parents=True)
+    (ws / "bin" / "src").mkdir(parents=True)
+    (ws / "Cargo.toml").write_text('[workspace]\nmembers = ["mac", "bin"]\nresolver = "2"\n')
+    (ws / "mac" / "Cargo.toml").write_text('[package]\nname = "mac"\nversion = "0.1.0"\nedition = "2021"\n'
+                                           '[lib]\nproc-macro = true\n')
+    (ws / "mac" / "src" / "lib.rs").write_text(
+        'use proc_macro::TokenStream;\n#[proc_macro]\npub fn answer(_: TokenStream) -> TokenStream {\n'
+        '    "40 + 2".parse().unwrap()\n}\n')
+    (ws / "bin" / "Cargo.toml").write_text('[package]\nname = "bin"\nversion = "0.1.0"\nedition = "2021"\n'
+                                           '[dependencies]\nmac = { path = "../mac" }\n')
+    (ws / "bin" / "build.rs").write_text('fn main() {\n    println!("cargo:rustc-env=FROM_BUILD_RS=built");\n}\n')
+    (ws / "bin" / "src" / "main.rs").write_text(
+        'fn main() {\n    println!("{} {}", mac::answer!(), env!("FROM_BUILD_RS"));\n}\n')
+    assert build(ws, pool).finished.ok
+    assert run_exe(ws / ".thinwatch" / "out" / "bin") == "42 built\n"
+    assert [p.name for p in (ws / ".thinwatch" / "links").iterdir()] == ["bin"]
