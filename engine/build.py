@@ -13,7 +13,7 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import orjson
 
@@ -26,6 +26,9 @@ from .pool import TaskPool
 from .summary import ModuleSummary
 from .thinlink import ModulePlan
 from .workspace import ModuleSource, Project, printable
+
+if TYPE_CHECKING:
+    from .early import Early, LastLink
 
 EMIT_FORMAT = 2
 PRELINK_OPT = 2
@@ -54,6 +57,7 @@ class Memory:
     build reads, hashes and writes nothing it already knows."""
     sources: dict[Path, Seen] = field(default_factory=dict)
     records: dict[Path, tuple[list[int] | None, record.Record]] = field(default_factory=dict)
+    links: dict[str, "LastLink"] = field(default_factory=dict)     # per unit, for early backends
 
 
 class Build:
@@ -86,6 +90,7 @@ class Build:
         self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
+        self.early: "Early | None" = None
 
     async def each(self, items, fn) -> list:
         """`fn(item)` for every item, with a bounded number in flight.
@@ -100,6 +105,11 @@ class Build:
             async with slots:
                 return await fn(item)
         return await asyncio.gather(*(one(i) for i in items))
+
+    @property
+    def all_backend_jobs(self) -> int:
+        """Backend jobs this build ran, early ones included (used or not)."""
+        return self.backend_jobs + (self.early.job_count if self.early else 0)
 
     def state(self, src: ModuleSource, state: str, **kw) -> None:
         if state in FINAL_STATES:

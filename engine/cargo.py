@@ -63,6 +63,9 @@ def undefined_symbols(path: Path) -> set[str]:
     return _undefined_cache[key]
 
 
+MESSAGE_LIMIT = 1 << 26      # one line of cargo's JSON (a long diagnostic) may be large
+
+
 def _same(a: Path, b: Path) -> bool:
     return a.exists() and b.exists() and os.path.samefile(a, b)
 
@@ -121,27 +124,38 @@ class CargoProject(Project):
         return env
 
     async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
+                      on_library: Callable[[Path], None] | None = None,
                       again: bool = False) -> list[Unit] | None:
-        """Run cargo; the link units of this build, or None if cargo failed."""
+        """Run cargo; the link units of this build, or None if cargo failed.
+
+        `on_library` hears of every rlib as soon as cargo has rebuilt it.
+        """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         proc = await asyncio.create_subprocess_exec(
             *cmd, "--release", "--message-format=json", cwd=self.root, env=self._env(),
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         executables = []
+
+        async def messages() -> None:
+            async for line in proc.stdout:
+                try:
+                    msg = orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
+                if msg.get("reason") == "compiler-artifact":
+                    if msg.get("executable"):
+                        executables.append(Path(msg["executable"]))
+                    elif on_library is not None and not msg.get("fresh"):
+                        for name in msg.get("filenames", []):
+                            if name.endswith(".rlib"):
+                                on_library(Path(name))
+                elif msg.get("reason") == "compiler-message":
+                    self._diagnostic(msg["message"], sink, gen)
         try:
-            stdout, stderr = await proc.communicate()
+            _, stderr, _ = await asyncio.gather(messages(), proc.stderr.read(), proc.wait())
         except asyncio.CancelledError:
             await stop(proc)
             raise
-        for line in stdout.splitlines():
-            try:
-                msg = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if msg.get("reason") == "compiler-artifact" and msg.get("executable"):
-                executables.append(Path(msg["executable"]))
-            elif msg.get("reason") == "compiler-message":
-                self._diagnostic(msg["message"], sink, gen)
         if proc.returncode != 0:
             text = stderr.decode("utf-8", "replace").strip().splitlines()
             sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
@@ -153,7 +167,7 @@ class CargoProject(Project):
             # (deleted, or written by an older shim): make it link them again.
             for exe in lost:
                 _forget(exe)
-            return await self.prepare(sink, gen, tests, again=True)
+            return await self.prepare(sink, gen, tests, on_library, again=True)
         return [self._unit(c) for c in captures]
 
     def _diagnostic(self, m: dict, sink, gen: int) -> None:

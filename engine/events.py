@@ -91,6 +91,7 @@ class BuildFinished(Event):
     output: str | None
     superseded: bool = False
     outputs: list[str] = field(default_factory=list)
+    early_jobs: int = 0       # of backend_jobs, started while cargo ran (engine/early.py)
 
 
 @dataclass

@@ -128,7 +128,7 @@ def read_capture(dest: Path) -> Capture | None:
             paths = []
             for member, body in ar_members(data):
                 if is_bitcode(body):
-                    paths.append(str(_keep(members / member, body)))
+                    paths.append(str(write_if_changed(members / member, body)))
                     kept.add(member)
             line.append({"bitcode": paths})
         elif os.path.basename(os.path.dirname(arg)).startswith("rustc"):   # rustc's temporary dir: symbols.o
@@ -140,7 +140,7 @@ def read_capture(dest: Path) -> Capture | None:
     return Capture(dest.name, Path(out), line, dest)
 
 
-def _keep(path: Path, data: bytes) -> Path:
+def write_if_changed(path: Path, data: bytes) -> Path:
     """Write a member only if it changed: its stamp then says it is unchanged."""
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:

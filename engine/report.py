@@ -61,6 +61,7 @@ class Printer:
             status = self._c("32", "ok") if ev.ok else self._c("31", "FAILED")
             if ev.superseded:
                 status = "superseded"
+            early = f", {ev.early_jobs} started early" if ev.early_jobs else ""
             return f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts or 'nothing to do'}" + \
-                f" ({ev.backend_jobs} backend jobs)"
+                f" ({ev.backend_jobs} backend jobs{early})"
         return None

@@ -17,6 +17,7 @@ from typing import Callable
 
 from . import files, keys, record
 from .build import Build, Memory
+from .early import Early, LastLink
 from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
@@ -51,8 +52,9 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     def finish(ok: bool, b: "Build | None" = None, outputs: list[str] = ()) -> BuildFinished:
         counts = {s: b.final.get(s, 0) for s in FINAL_STATES} if b else {}
         ev = BuildFinished(generation, ok, counts, round(time.monotonic() - t0, 4),
-                           {k: round(v, 4) for k, v in phases.items()}, b.backend_jobs if b else 0,
-                           outputs[0] if outputs else None, outputs=list(outputs))
+                           {k: round(v, 4) for k, v in phases.items()}, b.all_backend_jobs if b else 0,
+                           outputs[0] if outputs else None, outputs=list(outputs),
+                           early_jobs=b.early.job_count if b and b.early else 0)
         sink(ev)
         return ev
 
@@ -65,9 +67,20 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         sink(Diagnostic(generation, "error", str(e)))     # its message names the file
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
+    if memory is not None and memory.links:
+        b.early = Early(Build(project, pool, lambda _: None, generation, Memory()), memory.links,
+                        project.build_dir / "early")
+    try:
+        return await _build(project, b, tests, phases, finish)
+    finally:
+        if b.early is not None:
+            b.early.cancel()
+
+
+async def _build(project, b: Build, tests: bool, phases: dict, finish) -> BuildFinished:
     t = time.monotonic()
     if hasattr(project, "prepare"):
-        units = await project.prepare(sink, generation, tests)
+        units = await project.prepare(b.sink, b.gen, tests, b.early.artifact if b.early else None)
         phases["frontend"] = time.monotonic() - t
         if units is None:
             return finish(False, b)
@@ -83,7 +96,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
             await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
     except OSError as e:        # e.g. the disk is full: the last record and outputs stay as they were
         b.failed["<build dir>"] = str(e)
-        sink(Diagnostic(generation, "error", f"cannot write the build directory: {e}"))
+        b.sink(Diagnostic(b.gen, "error", f"cannot write the build directory: {e}"))
     return finish(not b.failed, b, outputs)
 
 
@@ -117,6 +130,8 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     t = time.monotonic()
     plans = thin_link({mid: em.summary for mid, em in linked.items()}, unit.preserve)
     _add(phases, "thinlink", t)
+    if not any(src.id in b.failed for src in sources):
+        b.memory.links[unit.name] = LastLink(set(unit.preserve), linked)
     b.inputs.update((mid, (em, plans[mid], linked)) for mid, em in emitted.items())
 
     t = time.monotonic()
@@ -129,21 +144,24 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         old = prev.modules.get(mid)
         path = object_path(unit, mid)
         b.used.add(("obj", d))
+        early_seconds = await b.early.result(d) if b.early else None
+        fresh, obj = False, None
         if b.cache.has("obj", d):            # one stat: cheaper on the loop than a thread hop
-            state, why = "reused", []
             # The materialized object is trusted only if it is the file this
             # digest's build left; an abandoned build may have replaced it.
             fresh = old is not None and old.digest == d and files.stamp(path) == old.stamp
             obj = None if fresh else await asyncio.to_thread(b.cache.get, "obj", d)
-            if not fresh and obj is None:      # entry failed verification: rebuild it
-                state = "rebuilt" if old is None or old.own != em.own else "reimported"
-        else:
-            state, fresh, obj = ("rebuilt" if old is None or old.own != em.own else "reimported"), False, None
-        if state != "reused":
-            why = keys.explain(old.components if old else None, comps)
+        cached = fresh or obj is not None    # False also when the entry failed verification
+        changed = "rebuilt" if old is None or old.own != em.own else "reimported"
+        # An object an early job of this build compiled is this build's work.
+        state = "reused" if cached and early_seconds is None else changed
+        why = keys.explain(old.components if old else None, comps) if state != "reused" else []
+        if not cached:
             obj = await b.backend(em, plan, comps, d, linked, state)
             if obj is None:
                 return
+        elif early_seconds is not None:
+            b.backend_seconds[mid] = early_seconds
         if not fresh:
             try:
                 await asyncio.to_thread(_materialize, path, obj)
@@ -152,7 +170,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
                 return
         seconds = b.backend_seconds.get(mid, old.backend_seconds if old else 0.0)
         new_record.modules[mid] = record.ModuleRecord(comps, d, em.own, files.stamp(path), round(seconds, 4))
-        b.state(em.source, state, why=why if state != "reused" else [], backend_seconds=round(seconds, 4),
+        b.state(em.source, state, why=why, backend_seconds=round(seconds, 4),
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                 exported_to=plan.exported_to, promoted=plan.promote,
                 internalized=plan.internalize, object_size=path.stat().st_size)

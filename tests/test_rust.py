@@ -231,3 +231,35 @@ def test_links_thinwatch_does_not_own_go_to_the_real_linker(tmp_path, pool):
     assert build(ws, pool).finished.ok
     assert run_exe(ws / ".thinwatch" / "out" / "bin") == "42 built\n"
     assert [p.name for p in (ws / ".thinwatch" / "links").iterdir()] == ["bin"]
+
+
+def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
+    """In watch mode, backends start while cargo still compiles the crates
+    above an edited library. An edit to a generic makes that guess wrong for
+    `app` (its own bitcode changes too); the result must still equal a clean
+    build of the same bitcode."""
+    from test_watch import Watcher
+    w = Watcher(rust_ws)
+
+    def finished_states(done: dict) -> dict[str, str]:
+        return {e["module"]: e["state"] for e in w.seen if e["reason"] == "module-state"
+                and e["generation"] == done["generation"] and e["state"] in ("rebuilt", "reimported", "reused")}
+    try:
+        assert w.next("build-finished", timeout=120)["ok"]
+        edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 2.0 + 1.0")
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"] and done["early_jobs"] >= 1
+        states = finished_states(done)
+        changed = {m for m, s in states.items() if s != "reused"}
+        assert {m for m, s in states.items() if s == "rebuilt"} <= {m for m in states if m.startswith("geometry::")}
+        assert done["backend_jobs"] == len(changed)        # each job ran once, and is reported as work
+
+        edit(rust_ws / "geometry/src/lib.rs", "if self.first >= self.second", "if self.first > self.second")
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"]
+        assert any(m.startswith("app::") and s == "rebuilt" for m, s in finished_states(done).items())
+    finally:
+        w.stop()
+    incremental = objects(rust_ws)
+    assert incremental == clean_objects(rust_ws, pool)
+    assert "larger(pair) = 11" in run_exe(rust_ws / ".thinwatch" / "out" / "app")
