@@ -4,7 +4,10 @@ sound builds, and an object compiled by one is never reused for the other."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pytest
 
 from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
 from engine import llvm_env, workspace
@@ -14,6 +17,7 @@ def use_llvm(ws: Path, value: str) -> None:
     edit(ws / "thinwatch.toml", "[build]\n", f'[build]\nllvm = "{value}"\n')
 
 
+@pytest.mark.skipif(shutil.which("rustc") is None, reason="needs the Rust toolchain's libLLVM")
 def test_auto_picks_the_toolchain_libllvm_of_llvmlites_major_version(ir_ws):
     codegen = workspace.load(ir_ws).codegen
     assert "libLLVM" in Path(codegen.library).name
