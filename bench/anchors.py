@@ -114,6 +114,10 @@ class ThinwatchWatch:
             if ev.get("reason") == "build-finished" and not ev.get("superseded"):
                 return t, ev, seen
 
+    def force_rebuild(self) -> None:
+        """Ask for a rebuild with nothing changed (SIGUSR1, the TUI's `r`)."""
+        self.proc.send_signal(signal.SIGUSR1)
+
     def quiet(self, seconds: float = 0.4) -> list[dict]:
         """Wait until no event came for `seconds`; returns what came (a spurious
         second build would show here)."""

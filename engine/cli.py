@@ -61,6 +61,7 @@ async def _headless(args, root: Path) -> int:
     me = asyncio.current_task()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, me.cancel)
+    loop.add_signal_handler(signal.SIGUSR1, session.rebuild)     # what `r` is in the TUI
     interrupted = False
     try:
         if args.command == "test":

@@ -43,7 +43,8 @@ done
 dir=${out%/*}
 name=${out##*/}
 dest=$THINWATCH_CAPTURE/$kind${name%-*}
-mkdir -p "$dest" && rm -rf "$dest/files" "$dest/argv.tmp" && mkdir "$dest/files" || exit 1
+# No argv until files/ is complete: a capture cut short reads as missing.
+mkdir -p "$dest" && rm -rf "$dest/argv" "$dest/files" "$dest/argv.tmp" && mkdir "$dest/files" || exit 1
 printf '%s\0' "$@" > "$dest/argv.tmp" || exit 1
 # Keep only the inputs to preserve as the positional parameters.
 for a do

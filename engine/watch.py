@@ -29,6 +29,9 @@ from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
 
 DEBOUNCE_MS = 30
+# A batch of changes is handed over once a step passes with no new one: the
+# step is most of the latency from a save to its build.
+STEP_MS = 5
 RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
 
 
@@ -133,7 +136,7 @@ class Session:
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:
         async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
-                                               debounce=DEBOUNCE_MS, step=10, stop_event=self._stop):
+                                               debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop):
             self._pending.update(str(Path(p).relative_to(self.root)) for _, p in changes)
             if self._build is not None and not self._build.done():
                 self._racy = True        # the running build may have read either version
