@@ -32,6 +32,7 @@ DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
+REBUILD = "(rebuild requested)"    # the trigger of a rebuild asked for, not a file
 RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
 
 
@@ -112,7 +113,7 @@ class Session:
 
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
-        self._pending.add("(rebuild requested)")
+        self._pending.add(REBUILD)
         self._wake.set()
 
     def pause(self) -> None:
@@ -221,7 +222,8 @@ class Session:
                 if self.paused or not self._pending:
                     continue
                 trigger, self._pending = sorted(self._pending), set()
-                if await self._contents_unchanged(trigger):
+                unchanged = await self._contents_unchanged([p for p in trigger if p != REBUILD])
+                if unchanged and REBUILD not in trigger:        # asked for: check everything
                     self._nothing_changed(trigger)
                     continue
                 await self.build_once(trigger)
