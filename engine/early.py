@@ -94,11 +94,14 @@ class Early:
             self.seconds[digest] = self.b.backend_seconds[em.source.id]
 
     def _extract(self, rlib: Path) -> list[ModuleSource]:
-        """The rlib's bitcode members, as files of their own."""
+        """The rlib's bitcode members, as files of their own (none if that
+        fails: early work is only ever an optimisation)."""
         try:
-            data = rlib.read_bytes()
+            return self._write_members(rlib.read_bytes())
         except OSError:
             return []
+
+    def _write_members(self, data: bytes) -> list[ModuleSource]:
         self.members_dir.mkdir(parents=True, exist_ok=True)
         out = []
         for member, body in ar_members(data):
@@ -108,6 +111,6 @@ class Early:
                 out.append(ModuleSource(mid, crate, path, True))
         names = {src.path.name for src in out}
         for old in self.members_dir.iterdir():       # the crate's members of earlier builds
-            if out and old.name not in names and module_id(old.name)[0] == out[0].crate:
+            if out and old.name not in names and old.suffix == ".o" and module_id(old.name)[0] == out[0].crate:
                 old.unlink(missing_ok=True)
         return out

@@ -22,6 +22,7 @@ exits, `read_capture` turns a capture into a link line whose bitcode inputs
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -148,7 +149,7 @@ def write_if_changed(path: Path, data: bytes) -> Path:
             return path
     except FileNotFoundError:
         pass
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")   # writers may overlap
     tmp.write_bytes(data)
     tmp.replace(path)
     return path
