@@ -33,18 +33,6 @@ from .native_llvm import choose
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
-def module_id(member: str) -> tuple[str, str]:
-    """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`."""
-    parts = member.split(".")
-    crate = parts[0].rsplit("-", 1)[0]
-    rest = [p for p in parts[1:] if p not in ("rcgu", "o")]
-    if len(rest) >= 2 and rest[0] == crate:          # non-incremental: <crate>.<hash>-cgu.<N>
-        cgu = "cgu." + rest[-1]
-    else:                                            # incremental: <cgu id>.<session>
-        cgu = rest[0] if rest else parts[0]
-    return crate, f"{crate}::{cgu}"
-
-
 _undefined_cache: dict[tuple[str, int, int], set[str]] = {}
 
 
@@ -191,9 +179,7 @@ class CargoProject(Project):
         modules, natives = [], []
         for item in cap.argv:
             if isinstance(item, dict) and "bitcode" in item:
-                for path in map(Path, item["bitcode"]):
-                    crate, mid = module_id(path.name)
-                    modules.append(ModuleSource(mid, crate, path, True))
+                modules.extend(ModuleSource(mid, crate, Path(path), True) for mid, crate, path in item["bitcode"])
             elif isinstance(item, dict):
                 natives.append(Path(item["native"]))
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():

@@ -23,8 +23,7 @@ from pathlib import Path
 
 from . import keys
 from .build import Build, Emitted
-from .cargo import module_id
-from .linkshim import ar_members, is_bitcode, write_if_changed
+from .linkshim import ar_members, is_bitcode, keep_module
 from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource
 
@@ -103,14 +102,11 @@ class Early:
 
     def _write_members(self, data: bytes) -> list[ModuleSource]:
         self.members_dir.mkdir(parents=True, exist_ok=True)
-        out = []
-        for member, body in ar_members(data):
-            if is_bitcode(body):
-                crate, mid = module_id(member)
-                path = write_if_changed(self.members_dir / member, body)
-                out.append(ModuleSource(mid, crate, path, True))
+        out = [ModuleSource(mid, crate, Path(path), True)
+               for mid, crate, path in (keep_module(self.members_dir, member, body)
+                                        for member, body in ar_members(data) if is_bitcode(body))]
         names = {src.path.name for src in out}
-        for old in self.members_dir.iterdir():       # the crate's members of earlier builds
-            if out and old.name not in names and old.suffix == ".o" and module_id(old.name)[0] == out[0].crate:
+        for old in self.members_dir.iterdir():       # the crate's units of earlier builds
+            if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
                 old.unlink(missing_ok=True)
         return out

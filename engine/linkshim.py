@@ -67,11 +67,32 @@ chmod 755 "$out"
 BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 
 
+def module_id(member: str) -> tuple[str, str]:
+    """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`."""
+    parts = member.split(".")
+    crate = parts[0].rsplit("-", 1)[0]
+    rest = [p for p in parts[1:] if p not in ("rcgu", "o")]
+    if len(rest) >= 2 and rest[0] == crate:          # non-incremental: <crate>.<hash>-cgu.<N>
+        cgu = "cgu." + rest[-1]
+    else:                                            # incremental: <cgu id>.<session>
+        cgu = rest[0] if rest else parts[0]
+    return crate, f"{crate}::{cgu}"
+
+
+def keep_module(directory: Path, member: str, data: bytes) -> tuple[str, str, str]:
+    """Store a codegen unit under a name that stays the same across builds
+    (rustc's carries a session suffix), rewritten only when its bytes change,
+    so that an unchanged unit keeps its file stamp: (id, crate, path)."""
+    crate, mid = module_id(member)
+    path = write_if_changed(directory / (mid.replace("::", ".") + ".bc"), data)
+    return mid, crate, str(path)
+
+
 @dataclass
 class Capture:
     """One captured link: `argv` holds rustc's arguments, with each bitcode
-    input replaced by {"bitcode": [paths]} and each deleted-after-link
-    native input by {"native": path}."""
+    input replaced by {"bitcode": [(module id, crate, path), ...]} and each
+    deleted-after-link native input by {"native": path}."""
     unit: str
     out: Path
     argv: list
@@ -111,11 +132,10 @@ def read_capture(dest: Path) -> Capture | None:
     except FileNotFoundError:
         return None
     out = args[args.index("-o") + 1]
+    out_dir = os.path.dirname(out)
     files, members = dest / "files", dest / "members"
     members.mkdir(exist_ok=True)
-    kept: set[str] = set()
     line: list = []
-    out_dir = os.path.dirname(out)
     for arg in args:
         copy = files / os.path.basename(arg)
         parent = os.path.dirname(arg)
@@ -125,25 +145,22 @@ def read_capture(dest: Path) -> Capture | None:
             continue
         data = copy.read_bytes()
         if is_bitcode(data):
-            line.append({"bitcode": [str(copy)]})
+            line.append({"bitcode": [keep_module(members, copy.name, data)]})
         elif arg.endswith(".rlib") and any(is_bitcode(body) for _, body in ar_members(data)):
-            paths = []
-            for member, body in ar_members(data):
-                if is_bitcode(body):
-                    paths.append(str(write_if_changed(members / member, body)))
-                    kept.add(member)
-            line.append({"bitcode": paths})
-        elif os.path.basename(os.path.dirname(arg)).startswith("rustc"):   # rustc's temporary dir: symbols.o
+            line.append({"bitcode": [keep_module(members, member, body)
+                                     for member, body in ar_members(data) if is_bitcode(body)]})
+        elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
             line.append({"native": str(copy)})
         else:
             line.append(arg)
+    kept = {Path(path).name for item in line if isinstance(item, dict) for _, _, path in item.get("bitcode", ())}
     for stale in set(os.listdir(members)) - kept:
-        (members / stale).unlink()
+        (members / stale).unlink(missing_ok=True)
     return Capture(dest.name, Path(out), line, dest)
 
 
 def write_if_changed(path: Path, data: bytes) -> Path:
-    """Write a member only if it changed: its stamp then says it is unchanged."""
+    """Write a file only if its bytes changed: its stamp then says it is unchanged."""
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return path
