@@ -33,13 +33,20 @@ from .native_llvm import choose
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
-_undefined_cache: dict[tuple[str, int, int], set[str]] = {}
+_undefined_cache: dict[tuple, set[str]] = {}
 
 
-def undefined_symbols(path: Path) -> set[str]:
-    """Symbols a native object or archive needs from elsewhere (`nm -u`)."""
-    st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns)
+def undefined_symbols(path: Path, by_content: bool = False) -> set[str]:
+    """Symbols a native object or archive needs from elsewhere (`nm -u`).
+
+    Remembered by file stamp, or by content for the small files that every
+    capture writes anew (`symbols.o`), which rarely change.
+    """
+    if by_content:
+        key: tuple = ("sha256", hashlib.sha256(path.read_bytes()).hexdigest())
+    else:
+        st = path.stat()
+        key = (str(path), st.st_size, st.st_mtime_ns)
     if key not in _undefined_cache:
         # Forcing the BFD target keeps nm from handing std's members (which
         # embed bitcode) to the system's older LLVM plugin, which then reports
@@ -181,12 +188,12 @@ class CargoProject(Project):
             if isinstance(item, dict) and "bitcode" in item:
                 modules.extend(ModuleSource(mid, crate, Path(path), True) for mid, crate, path in item["bitcode"])
             elif isinstance(item, dict):
-                natives.append(Path(item["native"]))
+                natives.append((Path(item["native"]), True))
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
-                natives.append(Path(item))
+                natives.append((Path(item), False))
         preserve = {"main"}
-        for path in natives:
-            preserve |= undefined_symbols(path)
+        for path, captured in natives:
+            preserve |= undefined_symbols(path, by_content=captured)
         argv = cap.argv
         out_at = argv.index("-o")
 
