@@ -14,6 +14,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -52,9 +53,14 @@ class TaskPool:
         self.jobs = max(1, jobs)
         self._ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has the engine's tasks imported, and
-        # start while the front end (cargo) runs rather than after it.
+        # start while the front end (cargo) runs rather than after it. Starting
+        # one waits for that server to import them (~0.1 s): a thread does it.
         self._ctx.set_forkserver_preload(["engine.backend", "engine.emit"])
         self._executor = self._new(self.jobs)
+        self._starting = threading.Thread(target=self._start_workers, daemon=True)
+        self._starting.start()
+
+    def _start_workers(self) -> None:
         for _ in range(self.jobs):
             self._executor.submit(_ready)
 
@@ -79,10 +85,12 @@ class TaskPool:
             alone.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
+        self._starting.join()
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     def kill(self) -> None:
         """End every worker now (interrupt): no orphans, no waiting on LLVM."""
+        self._starting.join()                 # else a worker could start after the kill
         for proc in list(getattr(self._executor, "_processes", {}).values()):
             proc.kill()
         self._executor.shutdown(wait=False, cancel_futures=True)
