@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import keys
 from .build import Build, Emitted
-from .linkshim import ar_members, is_bitcode, keep_module
+from .linkshim import keep_members
 from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource
 
@@ -103,8 +103,7 @@ class Early:
     def _write_members(self, data: bytes) -> list[ModuleSource]:
         self.members_dir.mkdir(parents=True, exist_ok=True)
         out = [ModuleSource(mid, crate, Path(path), True)
-               for mid, crate, path in (keep_module(self.members_dir, member, body)
-                                        for member, body in ar_members(data) if is_bitcode(body))]
+               for mid, crate, path in keep_members(self.members_dir, data)]
         names = {src.path.name for src in out}
         for old in self.members_dir.iterdir():       # the crate's units of earlier builds
             if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:

@@ -88,6 +88,11 @@ def keep_module(directory: Path, member: str, data: bytes) -> tuple[str, str, st
     return mid, crate, str(path)
 
 
+def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str]]:
+    """`keep_module` for every bitcode member of an rlib (none if it has none)."""
+    return [keep_module(directory, member, body) for member, body in ar_members(rlib) if is_bitcode(body)]
+
+
 @dataclass
 class Capture:
     """One captured link: `argv` holds rustc's arguments, with each bitcode
@@ -146,9 +151,8 @@ def read_capture(dest: Path) -> Capture | None:
         data = copy.read_bytes()
         if is_bitcode(data):
             line.append({"bitcode": [keep_module(members, copy.name, data)]})
-        elif arg.endswith(".rlib") and any(is_bitcode(body) for _, body in ar_members(data)):
-            line.append({"bitcode": [keep_module(members, member, body)
-                                     for member, body in ar_members(data) if is_bitcode(body)]})
+        elif arg.endswith(".rlib") and (units := keep_members(members, data)):
+            line.append({"bitcode": units})
         elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
             line.append({"native": str(copy)})
         else:
