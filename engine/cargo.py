@@ -36,14 +36,14 @@ from .workspace import ModuleSource, Project, Unit
 _undefined_cache: dict[tuple, set[str]] = {}
 
 
-def undefined_symbols(path: Path, by_content: bool = False) -> set[str]:
+def undefined_symbols(path: Path, content_digest: str | None = None) -> set[str]:
     """Symbols a native object or archive needs from elsewhere (`nm -u`).
 
-    Remembered by file stamp, or by content for the small files that every
-    capture writes anew (`symbols.o`), which rarely change.
+    Remembered by file stamp, or by content digest for the small files that
+    every capture writes anew (`symbols.o`), which rarely change.
     """
-    if by_content:
-        key: tuple = ("sha256", hashlib.sha256(path.read_bytes()).hexdigest())
+    if content_digest is not None:
+        key: tuple = ("sha256", content_digest)
     else:
         st = path.stat()
         key = (str(path), st.st_size, st.st_mtime_ns)
@@ -183,17 +183,20 @@ class CargoProject(Project):
         return found
 
     def _unit(self, cap: Capture) -> Unit:
-        modules, natives = [], []
+        modules, captured, natives = [], [], []
         for item in cap.argv:
             if isinstance(item, dict) and "bitcode" in item:
                 modules.extend(ModuleSource(mid, crate, Path(path), True) for mid, crate, path in item["bitcode"])
             elif isinstance(item, dict):
-                natives.append((Path(item["native"]), True))
+                captured.append(Path(item["native"]))
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
-                natives.append((Path(item), False))
+                natives.append(Path(item))
+        contents = [path.read_bytes() for path in captured]
         preserve = {"main"}
-        for path, captured in natives:
-            preserve |= undefined_symbols(path, by_content=captured)
+        for path, data in zip(captured, contents):
+            preserve |= undefined_symbols(path, hashlib.sha256(data).hexdigest())
+        for path in natives:
+            preserve |= undefined_symbols(path)
         argv = cap.argv
         out_at = argv.index("-o")
 
@@ -213,8 +216,7 @@ class CargoProject(Project):
                     args.append(item)
             return args
 
-        natives_digest = hashlib.sha256(b"".join(Path(i["native"]).read_bytes() for i in argv
-                                                 if isinstance(i, dict) and "native" in i)).hexdigest()
+        natives_digest = hashlib.sha256(b"".join(contents)).hexdigest()
         # rustc's per-link temporary directory has a new name every time; it is
         # gone after the link, so its name cannot change the result. Codegen
         # unit file names carry a session suffix; their content is in the
