@@ -32,7 +32,7 @@ DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
-REBUILD = "(rebuild requested)"    # the trigger of a rebuild asked for, not a file
+REBUILD = "(rebuild requested)"    # how a requested rebuild names its trigger
 RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
 
 
@@ -101,7 +101,8 @@ class Session:
         self.last_build = None           # the scheduler's Build of `last`, for inspection
         self.memory = Memory()           # stat-first no-op detection across builds
         self._wake = asyncio.Event()
-        self._pending: set[str] = set()
+        self._pending: set[str] = set()     # changed paths not built yet
+        self._requested = False            # a rebuild was asked for: check everything
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
         self._program: asyncio.Task | None = None
@@ -113,7 +114,7 @@ class Session:
 
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
-        self._pending.add(REBUILD)
+        self._requested = True
         self._wake.set()
 
     def pause(self) -> None:
@@ -121,7 +122,7 @@ class Session:
 
     def resume(self) -> None:
         self.paused = False
-        if self._pending:
+        if self._pending or self._requested:
             self._wake.set()
 
     def cancel_build(self) -> None:
@@ -219,14 +220,14 @@ class Session:
                 self._wake.clear()
                 if self._stop.is_set():
                     break
-                if self.paused or not self._pending:
+                if self.paused or not (self._pending or self._requested):
                     continue
                 trigger, self._pending = sorted(self._pending), set()
-                unchanged = await self._contents_unchanged([p for p in trigger if p != REBUILD])
-                if unchanged and REBUILD not in trigger:        # asked for: check everything
+                requested, self._requested = self._requested, False
+                if await self._contents_unchanged(trigger) and not requested:
                     self._nothing_changed(trigger)
                     continue
-                await self.build_once(trigger)
+                await self.build_once(trigger + [REBUILD] if requested else trigger)
                 await self._run_program()
         finally:
             self._stop.set()                 # lets watchfiles' thread return promptly
