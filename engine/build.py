@@ -19,9 +19,10 @@ import orjson
 
 from . import backend, emit, files, llvm_env, record
 from .cache import Cache
-from .errors import TaskFailed, WorkerCrashed
+from .errors import ConfigError, TaskFailed, WorkerCrashed
 from .events import FINAL_STATES, Diagnostic, Event, ModuleState, TaskFinished
 from .fragment import digest
+from .native_llvm import Codegen
 from .pool import TaskPool
 from .summary import ModuleSummary
 from .thinlink import ModulePlan
@@ -64,7 +65,7 @@ class Build:
     """The state of one build generation."""
 
     def __init__(self, ws: Project, pool: TaskPool, sink: Callable[[Event], None], generation: int,
-                 memory: Memory | None = None):
+                 codegen: "asyncio.Future[Codegen | ConfigError]", memory: Memory | None = None):
         self.ws = ws
         # Stat-first no-op detection, kept by the session across builds. A
         # stamp is trusted only if the file was last modified well before it
@@ -80,8 +81,8 @@ class Build:
         self.triple = ws.target or llvm_env.host_triple()
         self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
                           "prelink_opt": PRELINK_OPT}
-        self.backend_opts = {"triple": self.triple, "opt_level": ws.opt_level, "reloc": "pic", "cpu": "",
-                             **ws.codegen.options()}
+        self._codegen = codegen
+        self.backend_opts: dict = {}         # known once `ready` returned
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.backend_seconds: dict[str, float] = {}
@@ -91,6 +92,16 @@ class Build:
         self.final: dict[str, int] = {}
         self.backend_jobs = 0
         self.early: "Early | None" = None
+
+    async def ready(self) -> None:
+        """Wait until the backend's LLVM is known. Finding it can run `rustc`
+        (~0.05-0.15 s), so it is looked up while the front end runs."""
+        if not self.backend_opts:
+            codegen = await asyncio.shield(self._codegen)
+            if isinstance(codegen, ConfigError):
+                raise codegen
+            self.backend_opts = {"triple": self.triple, "opt_level": self.ws.opt_level, "reloc": "pic",
+                                 "cpu": "", **codegen.options()}
 
     async def each(self, items, fn) -> list:
         """`fn(item)` for every item, with a bounded number in flight.

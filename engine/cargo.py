@@ -25,35 +25,36 @@ from typing import Callable
 
 import orjson
 
+from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
-from .native_llvm import choose
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
 _undefined_cache: dict[tuple, set[str]] = {}
 
 
-def undefined_symbols(path: Path, content_digest: str | None = None) -> set[str]:
-    """Symbols a native object or archive needs from elsewhere (`nm -u`).
+def undefined_symbols(inputs: list[tuple[Path, str | None]]) -> set[str]:
+    """Symbols native objects and archives need from elsewhere (`nm -u`), all
+    together: one `nm` over twenty std rlibs takes a third of twenty `nm`s.
 
-    Remembered by file stamp, or by content digest for the small files that
-    every capture writes anew (`symbols.o`), which rarely change.
+    Each file is given with its content digest, or None to be known by its
+    stamp; a digest suits the small files every capture writes anew
+    (`symbols.o`), which rarely change.
     """
-    if content_digest is not None:
-        key: tuple = ("sha256", content_digest)
-    else:
-        st = path.stat()
-        key = (str(path), st.st_size, st.st_mtime_ns)
+    if not inputs:
+        return set()
+    key = tuple(("sha256", digest) if digest is not None else (str(path), *(files.stamp(path) or ()))
+                for path, digest in inputs)
     if key not in _undefined_cache:
         # Forcing the BFD target keeps nm from handing std's members (which
         # embed bitcode) to the system's older LLVM plugin, which then reports
         # "no symbols".
         bfd = {"x86_64": ["--target=elf64-x86-64"], "aarch64": ["--target=elf64-littleaarch64"]}
-        out = subprocess.run(["nm", "-u", "--format=just-symbols", *bfd.get(os.uname().machine, []), str(path)],
-                             capture_output=True, text=True).stdout
+        out = subprocess.run(["nm", "-u", "--format=just-symbols", *bfd.get(os.uname().machine, []),
+                              *(str(path) for path, _ in inputs)], capture_output=True, text=True).stdout
         _undefined_cache[key] = {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
     return _undefined_cache[key]
 
@@ -98,7 +99,7 @@ class CargoProject(Project):
         llvm = settings.get("llvm", "auto")
         if not isinstance(llvm, str):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.llvm must be a string")
-        return cls(root=root, opt_level=opt, codegen=choose(llvm, root),
+        return cls(root=root, opt_level=opt, llvm=llvm,
                    cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
                    cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 
@@ -192,11 +193,9 @@ class CargoProject(Project):
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
                 natives.append(Path(item))
         contents = [path.read_bytes() for path in captured]
-        preserve = {"main"}
-        for path, data in zip(captured, contents):
-            preserve |= undefined_symbols(path, hashlib.sha256(data).hexdigest())
-        for path in natives:
-            preserve |= undefined_symbols(path)
+        preserve = {"main"} | undefined_symbols(
+            [(path, hashlib.sha256(data).hexdigest()) for path, data in zip(captured, contents)]
+            + [(path, None) for path in natives])
         argv = cap.argv
         out_at = argv.index("-o")
 

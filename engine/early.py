@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import keys
 from .build import Build, Emitted
+from .errors import ConfigError
 from .linkshim import keep_members
 from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource
@@ -74,6 +75,10 @@ class Early:
         crate = members[0].crate
         new = [em for em in await self.b.each(members, self.b.emit) if em is not None]
         if len(new) != len(members):
+            return
+        try:
+            await self.b.ready()
+        except ConfigError:
             return
         for link in self.links.values():
             if not any(em.source.crate == crate for em in link.emitted.values()):

@@ -23,6 +23,7 @@ from .errors import ConfigError, TaskFailed
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
 from .fragment import digest
 from .link import LinkFailed, find_cc, link
+from .native_llvm import Codegen, choose
 from .pool import TaskPool
 from .thinlink import thin_link
 from .workspace import MANIFEST, Unit, load
@@ -30,6 +31,13 @@ from .workspace import MANIFEST, Unit, load
 
 def object_path(unit: Unit, mid: str) -> Path:
     return unit.state_dir / "objects" / (mid.replace("::", ".") + ".o")
+
+
+async def _codegen(project) -> Codegen | ConfigError:
+    try:
+        return await asyncio.to_thread(choose, project.llvm, project.root)
+    except ConfigError as e:
+        return e
 
 
 def open_project(root: Path):
@@ -60,7 +68,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
 
     try:
         project = open_project(root)
-        b = Build(project, pool, sink, generation, memory)
+        codegen = asyncio.ensure_future(_codegen(project))
+        b = Build(project, pool, sink, generation, codegen, memory)
         if on_build is not None:
             on_build(b)
     except (ConfigError, TaskFailed) as e:
@@ -68,7 +77,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
     if memory is not None and memory.links:
-        b.early = Early(Build(project, pool, lambda _: None, generation, Memory()), memory.links,
+        b.early = Early(Build(project, pool, lambda _: None, generation, codegen, Memory()), memory.links,
                         project.build_dir / "early")
     try:
         return await _build(project, b, tests, phases, finish)
@@ -94,6 +103,9 @@ async def _build(project, b: Build, tests: bool, phases: dict, finish) -> BuildF
                 outputs.append(out)
         if not b.failed and b.cache.written:
             await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
+    except ConfigError as e:    # the backend LLVM setting names no usable LLVM
+        b.sink(Diagnostic(b.gen, "error", str(e)))
+        return finish(False)
     except OSError as e:        # e.g. the disk is full: the last record and outputs stay as they were
         b.failed["<build dir>"] = str(e)
         b.sink(Diagnostic(b.gen, "error", f"cannot write the build directory: {e}"))
@@ -134,6 +146,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         b.memory.links[unit.name] = LastLink(set(unit.preserve), linked)
     b.inputs.update((mid, (em, plans[mid], linked)) for mid, em in emitted.items())
 
+    await b.ready()
     t = time.monotonic()
     new_record = record.Record(modules={mid: m for mid, m in prev.modules.items() if mid in b.failed})
 
@@ -175,12 +188,14 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
                 exported_to=plan.exported_to, promoted=plan.promote,
                 internalized=plan.internalize, object_size=path.stat().st_size)
 
-    # Longest first (by what each backend took last time, unknown first): two
-    # workers finish a handful of jobs sooner when the big ones start early.
-    def expected(mid: str) -> float:
+    # Longest first (by what each backend took last time; unknown ones first,
+    # the most instructions first): two workers finish a handful of jobs
+    # sooner when the big ones start early.
+    def longest_first(mid: str) -> tuple[float, int, str]:
         old = prev.modules.get(mid)
-        return old.backend_seconds if old else float("inf")
-    await b.each(sorted(emitted, key=lambda m: (-expected(m), m)), finish_module)
+        size = sum(f.insts for f in emitted[mid].summary.functions.values())
+        return (-old.backend_seconds if old else float("-inf"), -size, mid)
+    await b.each(sorted(emitted, key=longest_first), finish_module)
     _add(phases, "backend", t)
 
     current = {src.id for src in sources}

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Callable
 
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
-from .native_llvm import LLVMLITE, Codegen, choose
 from .errors import ConfigError
 
 MANIFEST = "thinwatch.toml"
@@ -76,7 +75,7 @@ class Project:
     root: Path
     target: str = ""
     opt_level: int = 2
-    codegen: Codegen = LLVMLITE
+    llvm: str = "auto"              # which LLVM compiles the backends (native_llvm.choose)
     run: list[str] = field(default_factory=list)
     cache_max_bytes: int = DEFAULT_MAX_BYTES
     cache_max_age: float = DEFAULT_MAX_AGE
@@ -167,7 +166,7 @@ def load(root: Path) -> Workspace:
         opt_level=opt,
         libs=list(_expect(build.get("libs", []), list, "build.libs")),
         target=_expect(build.get("target", ""), str, "build.target"),
-        codegen=choose(_expect(build.get("llvm", "auto"), str, "build.llvm"), root),
+        llvm=_expect(build.get("llvm", "auto"), str, "build.llvm"),
         crates=dirs,
         run=list(_expect(build.get("run", []), list, "build.run")),
         cache_max_bytes=int(_expect(cache.get("max_size_mb", DEFAULT_MAX_BYTES >> 20), int,

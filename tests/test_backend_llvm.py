@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
-from engine import llvm_env, workspace
+from engine import llvm_env, native_llvm, workspace
 
 
 def use_llvm(ws: Path, value: str) -> None:
@@ -29,7 +29,7 @@ def toolchain_llvm_major() -> int | None:
 
 
 def test_auto_picks_the_toolchain_libllvm_of_llvmlites_major_version(ir_ws):
-    codegen = workspace.load(ir_ws).codegen
+    codegen = native_llvm.choose(workspace.load(ir_ws).llvm, ir_ws)
     if toolchain_llvm_major() != llvm_env.llvm.llvm_version_info[0]:
         assert codegen.library == "" and codegen.pipeline == "default"     # llvmlite, as documented
         return
@@ -39,7 +39,7 @@ def test_auto_picks_the_toolchain_libllvm_of_llvmlites_major_version(ir_ws):
 
 
 def test_switching_llvm_reruns_every_backend_and_switching_back_reuses(ir_ws, pool, tmp_path):
-    if not workspace.load(ir_ws).codegen.library:
+    if not native_llvm.choose(workspace.load(ir_ws).llvm, ir_ws).library:
         pytest.skip("no release libLLVM of llvmlite's major version to switch from")
     assert build(ir_ws, pool).finished.ok
     native, native_stdout = outputs(ir_ws), run_exe(ir_ws / ".thinwatch/out/sample")
