@@ -27,8 +27,8 @@ import orjson
 from . import irtext
 from .irtext import ModuleText, quote, unquote
 
-DBG_ATTACH = re.compile(r",?\s*!dbg ![0-9]+")
-ATTACH = re.compile(r"(,?\s*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
+DBG_ATTACH = re.compile(r",?[ \t]*!dbg ![0-9]+")
+ATTACH = re.compile(r"(,?[ \t]*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
 MD_ARG = re.compile(r"metadata !([0-9]+)\b")
 HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
 TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
@@ -71,18 +71,17 @@ def _has_debug_info(mt: ModuleText, root: int) -> bool:
 
 def _strip_debug(define: str, mt: ModuleText) -> str | None:
     """Body without debug info; None when debug metadata is load-bearing."""
-    out = []
-    for line in define.split("\n"):
-        line = irtext.strip_comment(line)
-        s = line.strip()
-        if s.startswith("#dbg_") or "@llvm.dbg." in s:
-            continue
-        line = DBG_ATTACH.sub("", line)
-        line = ATTACH.sub(lambda m: "" if _has_debug_info(mt, int(m.group(3))) else m.group(0), line)
-        if any(_has_debug_info(mt, int(n)) for n in MD_ARG.findall(line)):
-            return None
-        out.append(line)
-    return "\n".join(out)
+    lines = (irtext.strip_comment(line) for line in define.split("\n"))
+    body = "\n".join(line for line in lines
+                     if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line)
+    if "!" not in body:
+        return body
+    debug = functools.cache(lambda n: _has_debug_info(mt, n))
+    body = DBG_ATTACH.sub("", body)
+    body = ATTACH.sub(lambda m: "" if debug(int(m.group(3))) else m.group(0), body)
+    if any(debug(int(n)) for n in MD_ARG.findall(body)):
+        return None
+    return body
 
 
 def _strip_global_extras(line: str) -> str:
