@@ -84,6 +84,9 @@ def _strip_debug(define: str, mt: ModuleText) -> str | None:
     return body
 
 
+# The declarations below are pure functions of their text, and every
+# fragment that calls a function declares it again: a worker remembers them.
+@functools.lru_cache(maxsize=8192)
 def _strip_global_extras(line: str) -> str:
     """A global line without metadata attachments or attribute groups."""
     line = ATTACH.sub("", irtext.strip_comment(line))
@@ -112,6 +115,7 @@ def _skip_type(s: str, i: int) -> int:
     return am.end() if am else j
 
 
+@functools.lru_cache(maxsize=8192)
 def global_declaration(line: str, name: str, visibility: str | None = None) -> str:
     """`@g = external ... global T` for a variable definition line."""
     eq = line.index(" = ") + 3
@@ -126,6 +130,7 @@ def global_declaration(line: str, name: str, visibility: str | None = None) -> s
     return f"@{quote(name)} = " + " ".join(words) + " " + line[tstart:tend] + (align.group(0) if align else "")
 
 
+@functools.lru_cache(maxsize=8192)
 def function_declaration(head: str, name: str, new_name: str | None = None,
                          visibility: str | None = None) -> str:
     """`declare ...` for a `define ... {` or `declare ...` line."""
@@ -275,13 +280,14 @@ class FragmentBuilder:
 
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
-        stack = [unquote(m.group(1)) for t in texts for m in TYPE_REF.finditer(t) if m.group(1)]
+        types = self.mt.types
+        stack = [unquote(n) for t in texts for n in TYPE_REF.findall(t) if n and unquote(n) in types]
         while stack:
             t = stack.pop()
-            if t in out or t not in self.mt.types:
+            if t in out:
                 continue
-            out[t] = self.mt.types[t].text
-            stack.extend(unquote(m.group(1)) for m in TYPE_REF.finditer(out[t]) if m.group(1))
+            out[t] = types[t].text
+            stack.extend(unquote(n) for n in TYPE_REF.findall(out[t]) if n and unquote(n) in types)
         return dict(sorted(out.items()))
 
 

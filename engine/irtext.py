@@ -8,13 +8,11 @@ skips string literals, so `c"x!1"` or `!"@f"` can never be renamed by accident.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
 NAME = r'(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|[0-9]+)'
-# One pattern for every token a rewrite may touch; strings come first so that
-# anything inside them is consumed as part of the literal.
-TOKEN = re.compile(r'"[^"]*"|@' + NAME + r'|%' + NAME + r'|![0-9]+|#[0-9]+')
 GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
 MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
 ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
@@ -65,6 +63,16 @@ def attr_refs(text: str) -> list[int]:
     return [int(m.group(1)) for m in ATTR_REF.finditer(text) if m.group(1)]
 
 
+@functools.cache
+def _tokens(symbols: bool, mds: bool, attrs: bool) -> re.Pattern:
+    """The tokens a rewrite touches. String literals come first, so that
+    anything inside one is consumed as part of it. Only the kinds being
+    renamed are matched (no other token can begin inside an unquoted name),
+    since every match is a Python call."""
+    kinds = ['"[^"]*"'] + ["@" + NAME] * symbols + ["![0-9]+"] * mds + ["#[0-9]+"] * attrs
+    return re.compile("|".join(kinds))
+
+
 def substitute(text: str, symbols: dict[str, str] | None = None,
                mds: dict[int, int] | None = None,
                attrs: dict[int, int] | None = None) -> str:
@@ -75,14 +83,16 @@ def substitute(text: str, symbols: dict[str, str] | None = None,
         if head == "@" and symbols:
             new = symbols.get(unquote(tok[1:]))
             return tok if new is None else "@" + quote(new)
-        if head == "!" and mds is not None:
+        if head == "!" and mds:
             new = mds.get(int(tok[1:]))
             return tok if new is None else "!" + str(new)
-        if head == "#" and attrs is not None:
+        if head == "#" and attrs:
             new = attrs.get(int(tok[1:]))
             return tok if new is None else "#" + str(new)
         return tok
-    return TOKEN.sub(repl, text)
+    if not (symbols or mds or attrs):
+        return text
+    return _tokens(bool(symbols), bool(mds), bool(attrs)).sub(repl, text)
 
 
 @dataclass
