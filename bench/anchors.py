@@ -25,6 +25,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .peak import PeakMemory
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -143,13 +145,28 @@ class ThinwatchWatch:
             self.log.close()
 
 
-def thinwatch_once(ws: Path, jobs: int) -> tuple[float, dict]:
-    """Cold `thinwatch build --once` (process start included)."""
-    import orjson
+def run_build_command(cmd: list[str], cwd: Path, env: dict, memory: bool = False
+                      ) -> tuple[float, subprocess.CompletedProcess, int | None]:
+    """(wall seconds, the finished process, its tree's peak PSS in KiB if `memory`)."""
     t = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
-                       cwd=REPO, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    peak = PeakMemory(proc.pid) if memory else None
+    if peak:
+        with peak:
+            out, err = proc.communicate()
+    else:
+        out, err = proc.communicate()
     seconds = time.monotonic() - t
+    return seconds, subprocess.CompletedProcess(cmd, proc.returncode, out, err), peak.kib if peak else None
+
+
+def thinwatch_once(ws: Path, jobs: int, memory: bool = False) -> tuple[float, dict, int | None]:
+    """Cold `thinwatch build --once` (process start included): seconds, its
+    build-finished event, peak memory if asked for."""
+    import orjson
+    seconds, p, peak = run_build_command(
+        [sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
+        REPO, {**os.environ, "PYTHONPATH": str(REPO)}, memory)
     last = {}
     for line in p.stdout.splitlines():
         ev = orjson.loads(line)
@@ -157,7 +174,7 @@ def thinwatch_once(ws: Path, jobs: int) -> tuple[float, dict]:
             last = ev
     if p.returncode != 0 or not last.get("ok"):
         raise RuntimeError(f"thinwatch cold build failed ({p.returncode}): {p.stderr.decode()[-2000:]}")
-    return seconds, last
+    return seconds, last, peak
 
 
 def _file_ids(root: Path, suffix: str) -> set[tuple[int, int]]:
@@ -198,20 +215,18 @@ class CargoAnchor:
             return set(os.listdir(self.cache)) if self.cache.is_dir() else set()
         return _file_ids(self.incr, ".o")
 
-    def build(self) -> Result:
+    def build(self, memory: bool = False) -> Result:
         self.cache.parent.mkdir(parents=True, exist_ok=True)
         self.cache.mkdir(exist_ok=True)
         before = self._jobs_marker()
         old = sha(self.exe)
-        t = time.monotonic()
-        p = subprocess.run(["cargo", "build", "--release", "-j", str(self.jobs)], cwd=self.ws, env=self.env(),
-                           capture_output=True, text=True)
-        seconds = time.monotonic() - t
+        seconds, p, peak = run_build_command(["cargo", "build", "--release", "-j", str(self.jobs)], self.ws,
+                                             self.env(), memory)
         if p.returncode != 0:
-            raise RuntimeError(f"{self.kind}: cargo failed:\n{p.stderr[-3000:]}")
+            raise RuntimeError(f"{self.kind}: cargo failed:\n{p.stderr.decode()[-3000:]}")
         after = self._jobs_marker()
         if self.kind == "rust-lld":
             jobs = len({f for f in after - before if f.startswith("llvmcache-")})
         else:
             jobs = len(after - before)
-        return Result(seconds, jobs, run_exe(self.exe), sha(self.exe) != old)
+        return Result(seconds, jobs, run_exe(self.exe), sha(self.exe) != old, {"peak_kib": peak})

@@ -53,21 +53,33 @@ def cargo_bench(work: Path, spec: CargoSpec, reps: int, jobs: int, cold_reps: in
     cold: dict[str, list[float]] = {t: [] for t in TOOLS}
     cold_jobs: dict[str, int | None] = {}
     cold_tw_phases = []
+    cold_peak_kib: dict[str, int | None] = {}
+
+    def cold_build(t: str, memory: bool) -> tuple[float, int | None]:
+        d = work / f"cold-{t}"
+        shutil.rmtree(d, ignore_errors=True)
+        generate_cargo(d, spec)
+        try:
+            if t == "thinwatch":
+                s, ev, peak = thinwatch_once(d, jobs, memory)
+                cold_jobs[t] = ev["backend_jobs"]
+                if not memory:
+                    cold_tw_phases.append(ev["phases"])
+                return s, peak
+            r = CargoAnchor(t, d, jobs).build(memory)
+            cold_jobs[t] = r.backend_jobs
+            return r.seconds, r.extra["peak_kib"]
+        finally:
+            shutil.rmtree(d, ignore_errors=True)
+
     for rep in range(cold_reps):
         for t in TOOLS:
-            d = work / f"cold-{t}"
-            shutil.rmtree(d, ignore_errors=True)
-            generate_cargo(d, spec)
-            if t == "thinwatch":
-                s, ev = thinwatch_once(d, jobs)
-                cold_jobs[t] = ev["backend_jobs"]
-                cold_tw_phases.append(ev["phases"])
-            else:
-                r = CargoAnchor(t, d, jobs).build()
-                s, cold_jobs[t] = r.seconds, r.backend_jobs
+            s, _ = cold_build(t, memory=False)
             cold[t].append(s)
             log(f"cold {t} rep {rep}: {s:.2f}s")
-            shutil.rmtree(d, ignore_errors=True)
+    for t in TOOLS:           # sampling costs CPU: memory comes from a build that is not timed
+        _, cold_peak_kib[t] = cold_build(t, memory=True)
+        log(f"cold {t} peak memory: {cold_peak_kib[t] / 1024:.0f} MiB")
 
     # -- warm up every copy ------------------------------------------------------------
     anchors = {t: CargoAnchor(t, copies[t], jobs) for t in TOOLS[1:]}
@@ -117,6 +129,7 @@ def cargo_bench(work: Path, spec: CargoSpec, reps: int, jobs: int, cold_reps: in
         tw.stop()
     return {"spec": asdict(spec), "targets": {k: asdict(v) for k, v in targets.items()},
             "modules": n_modules, "cold": cold, "cold_jobs": cold_jobs, "cold_thinwatch_phases": cold_tw_phases,
+            "cold_peak_kib": cold_peak_kib,
             "scenarios": results, "mismatches": mismatches, "engine_hwm_kib": hwm}
 
 
@@ -161,7 +174,7 @@ def ir_bench(work: Path, n: int, jobs: int, reps: int) -> dict:
         out["engine_hwm_kib"] = tw.hwm_kib()
     finally:
         tw.stop()
-    seconds, ev = thinwatch_once(d, jobs)       # a new process: nothing in memory
+    seconds, ev, _ = thinwatch_once(d, jobs)       # a new process: nothing in memory
     out["fresh_noop"] = {"seconds": seconds, "engine_seconds": ev["seconds"], "phases": ev["phases"],
                          "jobs": ev["backend_jobs"]}
     shutil.rmtree(d / ".thinwatch", ignore_errors=True)
@@ -215,6 +228,18 @@ def report_cargo(data: dict) -> list[str]:
                f"{fmt(ratio(cm['thinwatch'], cm['rust-lld']), 'x')} | "
                f"{fmt(ratio(cm['thinwatch'], cm['rustc-incremental']), 'x')} | "
                + " / ".join(str(c["cold_jobs"].get(t)) for t in TOOLS) + " |")
+    peaks = c.get("cold_peak_kib", {})
+    if peaks:
+        mib = {t: peaks[t] / 1024 if peaks.get(t) else None for t in TOOLS}
+        out.append(f"| peak memory, cold build | {fmt(mib['thinwatch'], ' MiB', nd=0)} | "
+                   f"{fmt(mib['rust-lld'], ' MiB', nd=0)} | {fmt(mib['rustc-incremental'], ' MiB', nd=0)} | "
+                   f"{fmt(ratio(mib['thinwatch'], mib['rust-lld']), 'x')} | "
+                   f"{fmt(ratio(mib['thinwatch'], mib['rustc-incremental']), 'x')} | |")
+    out.append("")
+    out.append("Peak memory: a separate, untimed cold build per tool; the largest sum of PSS (a shared page "
+               "counts once) over the build's whole process tree (engine, workers, cargo, rustc, the linker), "
+               f"sampled every 20 ms. The engine of the watch session above peaked at "
+               f"{fmt((c.get('engine_hwm_kib') or 0) / 1024, ' MiB', nd=0)} RSS.")
     out.append("")
     out.append("thinwatch phase medians (seconds, from `build-finished.phases`; the rest of the edit-to-executable "
                "time is the watcher's debounce, process start-up of nothing (the engine is running) and event I/O):\n")
