@@ -57,8 +57,8 @@ def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict
     mt = apply_plan(str(own), module_id, plan)
     imported = merge(mt, fragments)
     if opts["library"]:
-        obj, ir = native_llvm.compile_text(opts["library"], mt.render(), opts["triple"], opts["opt_level"],
-                                           opts["pipeline"], want_ir)
+        obj, ir = native_llvm.compile_text(opts["library"], opts["codegen"], mt.render(), opts["triple"],
+                                           opts["opt_level"], opts["pipeline"], want_ir)
         return {"object": obj, "imported": imported, "ir": ir}
     mod = llvm.parse_assembly(mt.render(), llvm.create_context())
     llvm_env.verify(mod)

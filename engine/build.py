@@ -82,7 +82,8 @@ class Build:
         self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
                           "prelink_opt": PRELINK_OPT}
         self._codegen = codegen
-        self.backend_opts: dict = {}         # known once `ready` returned
+        self.codegen: Codegen | None = None  # known once `ready` returned
+        self.backend_opts: dict = {}
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.backend_seconds: dict[str, float] = {}
@@ -100,6 +101,7 @@ class Build:
             codegen = await asyncio.shield(self._codegen)
             if isinstance(codegen, ConfigError):
                 raise codegen
+            self.codegen = codegen
             self.backend_opts = {"triple": self.triple, "opt_level": self.ws.opt_level, "reloc": "pic",
                                  "cpu": "", **codegen.options()}
 

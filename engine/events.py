@@ -92,6 +92,7 @@ class BuildFinished(Event):
     superseded: bool = False
     outputs: list[str] = field(default_factory=list)
     early_jobs: int = 0       # of backend_jobs, started while cargo ran (engine/early.py)
+    backend_llvm: str = ""    # which LLVM compiled the backends (native_llvm.Codegen.label)
 
 
 @dataclass

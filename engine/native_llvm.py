@@ -43,12 +43,13 @@ class Codegen:
     library: str            # path of the shared library; "" = llvmlite in-process
     identity: str           # version and file stamp: part of every backend key
     pipeline: str           # the pass pipeline, without its level
+    label: str              # for people: which LLVM, and where it is
 
     def options(self) -> dict:
         return {"codegen": self.identity, "library": self.library, "pipeline": self.pipeline}
 
 
-LLVMLITE = Codegen("", llvm_env.VERSION, "default")
+LLVMLITE = Codegen("", llvm_env.VERSION, "default", f"{llvm_env.VERSION} (assertions {llvm_env.llvm.llvm_assertions_state})")
 
 
 def choose(setting: str, cwd: Path) -> Codegen:
@@ -73,8 +74,20 @@ def choose(setting: str, cwd: Path) -> Codegen:
     return _describe(str(path.resolve()))
 
 
-@lru_cache(maxsize=None)
+_toolchains: dict[str, str | None] = {}
+
+
 def _toolchain_library(cwd: str) -> str | None:
+    """Remembered per workspace while the library it found is still there
+    (`rustup update` removes it; a toolchain without one stays without)."""
+    found = _toolchains.get(cwd, "")
+    if found is None or (found and os.path.exists(found)):
+        return found
+    _toolchains[cwd] = found = _find_toolchain_library(cwd)
+    return found
+
+
+def _find_toolchain_library(cwd: str) -> str | None:
     # Run in the workspace: a rust-toolchain.toml there picks the toolchain.
     try:
         sysroot = subprocess.run(["rustc", "--print", "sysroot"], cwd=cwd, capture_output=True,
@@ -91,36 +104,62 @@ def _toolchain_library(cwd: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+def _stamp(path: str) -> str:
+    st = os.stat(path)
+    return f"{st.st_size} {st.st_mtime_ns}"
+
+
 def _describe(path: str) -> Codegen:
-    version = _load(path).version()
+    return _described(path, _stamp(path))
+
+
+@lru_cache(maxsize=None)
+def _described(path: str, stamp: str) -> Codegen:
+    lib = _load(path)
+    if lib.stamp != stamp:
+        raise ConfigError(f"{path} changed on disk after thinwatch loaded it: restart thinwatch")
+    version = lib.version()
     want = llvm_env.llvm.llvm_version_info[0]
     if version[0] != want:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")
-    st = os.stat(path)
-    return Codegen(path, f"LLVM {'.'.join(map(str, version))} {path} {st.st_size} {st.st_mtime_ns}", "thinlto")
+    name = f"LLVM {'.'.join(map(str, version))}"
+    return Codegen(path, f"{name} {path} {stamp}", "thinlto", f"{name}, {path}")
 
 
 @lru_cache(maxsize=None)
 def _load(path: str) -> "_Library":
+    # A process keeps the first library it loads from a path (dlopen matches
+    # by name), so what it loaded is known by the file's stamp around the load.
     try:
-        return _Library(ctypes.CDLL(path))
+        before = _stamp(path)
+        lib = _Library(ctypes.CDLL(path), before)
+        if _stamp(path) != before:
+            raise OSError("it changed while being loaded")
+        return lib
     except OSError as e:
         raise ConfigError(f"cannot load {path}: {e}") from None
     except AttributeError as e:
         raise ConfigError(f"{path} does not export the LLVM-C API ({e})") from None
 
 
-def compile_text(library: str, text: str, triple: str, opt: int, pipeline: str,
+def compile_text(library: str, identity: str, text: str, triple: str, opt: int, pipeline: str,
                  want_ir: bool) -> tuple[bytes, str | None]:
-    """Parse, verify, optimise and compile one module: (object, optimised IR)."""
-    return _load(library).compile(text, triple, opt, pipeline, want_ir)
+    """Parse, verify, optimise and compile one module: (object, optimised IR),
+    in the library `identity` (a key component) names and no other."""
+    try:
+        lib = _load(library)
+    except ConfigError as e:
+        raise TaskFailed(str(e)) from None
+    if not identity.endswith(" " + lib.stamp):
+        raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart thinwatch")
+    return lib.compile(text, triple, opt, pipeline, want_ir)
 
 
 class _Library:
-    def __init__(self, lib: ctypes.CDLL):
+    def __init__(self, lib: ctypes.CDLL, stamp: str):
         self.lib = lib
+        self.stamp = stamp          # size and mtime of the file loaded
         p, s, u, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_int
         out_p = ctypes.POINTER(p)     # out-parameters, messages included (read with _message)
         for name, res, args in [

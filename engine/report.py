@@ -23,6 +23,7 @@ class Printer:
         self.json = json
         self.out = stream or sys.stdout
         self.colour = (not json and self.out.isatty() and "NO_COLOR" not in os.environ)
+        self.backend_llvm = ""       # said once, and again when it changes
 
     def _c(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
@@ -62,6 +63,10 @@ class Printer:
             if ev.superseded:
                 status = "superseded"
             early = f", {ev.early_jobs} started early" if ev.early_jobs else ""
-            return f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts or 'nothing to do'}" + \
+            line = f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts or 'nothing to do'}" + \
                 f" ({ev.backend_jobs} backend jobs{early})"
+            if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
+                self.backend_llvm = ev.backend_llvm
+                line = f"  backends compiled by {ev.backend_llvm}\n" + line
+            return line
         return None

@@ -62,7 +62,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         ev = BuildFinished(generation, ok, counts, round(time.monotonic() - t0, 4),
                            {k: round(v, 4) for k, v in phases.items()}, b.all_backend_jobs if b else 0,
                            outputs[0] if outputs else None, outputs=list(outputs),
-                           early_jobs=b.early.job_count if b and b.early else 0)
+                           early_jobs=b.early.job_count if b and b.early else 0,
+                           backend_llvm=b.codegen.label if b and b.codegen else "")
         sink(ev)
         return ev
 

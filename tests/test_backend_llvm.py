@@ -4,11 +4,13 @@ sound builds, and an object compiled by one is never reused for the other."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
@@ -64,3 +66,34 @@ def test_an_unusable_llvm_library_is_a_configuration_error(ir_ws):
     res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
     assert res.returncode == 2
     assert "cannot load" in res.stdout + res.stderr and "not-llvm.so" in res.stdout + res.stderr
+
+
+def test_an_llvm_library_changed_on_disk_fails_the_build_instead_of_being_mislabelled(ir_ws, pool, tmp_path):
+    # Processes keep the library they loaded first from a path; an object
+    # compiled by it must never be stored under the key of the file that
+    # replaced it.
+    toolchain = native_llvm.choose("auto", ir_ws)
+    if not toolchain.library:
+        pytest.skip("no release libLLVM of llvmlite's major version to copy")
+    lib = tmp_path / "libLLVM-copy.so"
+    shutil.copy(toolchain.library, lib)
+    use_llvm(ir_ws, str(lib))
+    assert build(ir_ws, pool).finished.ok
+    before = outputs(ir_ws)
+
+    st = lib.stat()
+    os.utime(lib, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))      # as a rebuild in place would
+    changed = build(ir_ws, pool)
+    assert not changed.finished.ok
+    assert any("changed on disk" in d.message and str(lib) in d.message for d in changed.diagnostics)
+    assert outputs(ir_ws) == before
+
+
+def test_the_output_names_the_llvm_that_compiled_the_backends(ir_ws):
+    label = native_llvm.choose("auto", ir_ws).label
+    human = thinwatch("build", "--once", "--no-tui", str(ir_ws))
+    assert human.returncode == 0, human.stderr
+    assert human.stdout.count(f"backends compiled by {label}\n") == 1
+    lines = thinwatch("build", "--once", "--json", str(ir_ws)).stdout.splitlines()
+    finished = [orjson.loads(line) for line in lines if b"build-finished" in line.encode()]
+    assert finished[-1]["backend_llvm"] == label

@@ -80,6 +80,7 @@ class Model:
         self.rows: dict[str, ModuleRow] = {}
         self.tasks: list[Task] = []                 # this (or the last) build's tasks
         self.last: BuildFinished | None = None      # last build that ran to its end
+        self.backend_llvm = ""                      # logged once, and again when it changes
         self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.log_total = 0                          # lines ever logged (for incremental panels)
@@ -188,6 +189,9 @@ class Model:
             self._log("superseded", f"build {ev.generation} superseded after {ev.seconds:.2f}s")
             return
         self.last = ev
+        if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
+            self.backend_llvm = ev.backend_llvm
+            self._log("link", f"backends compiled by {ev.backend_llvm}")
         counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n) or "nothing to do"
         status = "ok" if ev.ok else "FAILED"
         self._log("ok" if ev.ok else "error",

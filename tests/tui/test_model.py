@@ -58,3 +58,15 @@ def test_paused_and_failed_watch_states():
     assert m.watch_state == "failed"
     m.paused = True
     assert m.watch_state == "paused"
+
+
+def test_the_backend_llvm_is_logged_when_first_known_and_when_it_changes():
+    m = Model()
+
+    def finished(gen: int, llvm: str) -> list:
+        return [BuildStarted(gen, [], "/ws"), BuildFinished(gen, True, {}, 0.1, {}, 0, None, backend_llvm=llvm)]
+    m.apply(finished(1, "LLVM 22.1.2, /lib/a.so") + finished(2, "LLVM 22.1.2, /lib/a.so")
+            + finished(3, "") + finished(4, "llvmlite 0.50.0 / LLVM 22.1.0 (assertions on)"))
+    said = [line.text for line in m.log if "backends compiled by" in line.text]
+    assert said == ["backends compiled by LLVM 22.1.2, /lib/a.so",
+                    "backends compiled by llvmlite 0.50.0 / LLVM 22.1.0 (assertions on)"]
