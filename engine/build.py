@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 EMIT_FORMAT = 2
 PRELINK_OPT = 2
 IN_FLIGHT_PER_JOB = 8
-RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
 
 
 @dataclass
@@ -164,7 +163,7 @@ class Build:
         return own
 
     def _remember(self, src: ModuleSource, em: Emitted, stamp: list[int] | None, read_at: float) -> None:
-        if stamp is not None and read_at - stamp[1] / 1e9 > RACY_SECONDS:
+        if files.vouches(stamp, read_at):
             self.seen[src.path] = Seen(stamp, em)
         else:
             self.seen.pop(src.path, None)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
+
 
 def stamp(path: Path) -> list[int] | None:
     """Size, modification and change times, inode and device; None if absent.
@@ -21,6 +23,14 @@ def stamp(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def vouches(stamp: list[int] | None, read_at: float) -> bool:
+    """Whether a stamp taken at `read_at` (time.time()) can stand for the
+    content read then: only if the file was last modified well before, since
+    an edit within the file system's timestamp granularity leaves it as it was
+    ("racily clean")."""
+    return stamp is not None and read_at - stamp[1] / 1e9 > RACY_SECONDS
 
 
 def digest(path: Path) -> str | None:

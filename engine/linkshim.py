@@ -23,8 +23,13 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+import orjson
+
+from . import files
 
 SHIM = r"""#!/bin/sh
 # thinwatch's linker shim (written by thinwatch; see engine/linkshim.py).
@@ -138,29 +143,72 @@ def read_capture(dest: Path) -> Capture | None:
         return None
     out = args[args.index("-o") + 1]
     out_dir = os.path.dirname(out)
-    files, members = dest / "files", dest / "members"
+    inputs, members = dest / "files", dest / "members"
     members.mkdir(exist_ok=True)
+    read = _Reads(dest / "reads.json")
     line: list = []
     for arg in args:
-        copy = files / os.path.basename(arg)
+        copy = inputs / os.path.basename(arg)
         parent = os.path.dirname(arg)
         ours = parent == out_dir or os.path.dirname(parent) == out_dir      # as the shim decides
         if arg.startswith("-") or not ours or not copy.is_file():
             line.append(arg)
-            continue
-        data = copy.read_bytes()
-        if is_bitcode(data):
-            line.append({"bitcode": [keep_module(members, copy.name, data)]})
-        elif arg.endswith(".rlib") and (units := keep_members(members, data)):
+        elif units := read.bitcode(copy, lambda data: _bitcode_units(members, copy.name, data)):
             line.append({"bitcode": units})
         elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
             line.append({"native": str(copy)})
         else:
             line.append(arg)
+    read.save()
     kept = {Path(path).name for item in line if isinstance(item, dict) for _, _, path in item.get("bitcode", ())}
     for stale in set(os.listdir(members)) - kept:
         (members / stale).unlink(missing_ok=True)
     return Capture(dest.name, Path(out), line, dest)
+
+
+def _bitcode_units(members: Path, name: str, data: bytes) -> list[tuple[str, str, str]]:
+    """The codegen units an input holds: itself if it is bitcode, an rlib's bitcode members."""
+    if is_bitcode(data):
+        return [keep_module(members, name, data)]
+    return keep_members(members, data) if name.endswith(".rlib") else []
+
+
+class _Reads:
+    """What each captured input held when last read, by its file stamp.
+
+    Every build links every dependency's rlib, and cargo rewrites only the
+    ones it rebuilt: an input whose stamp vouches for it (files.vouches) and
+    whose members are all still there is not read again, so a build costs
+    what changed, not the size of the dependency tree.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        try:
+            self.known = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            self.known = {}
+        self.now: dict[str, dict] = {}
+
+    def bitcode(self, copy: Path, units_of) -> list[tuple[str, str, str]]:
+        # Not files.stamp: the shim's hard link to an input changes its ctime
+        # at every capture. Size, mtime and inode do not change without a write.
+        st, read_at = copy.stat(), time.time()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+        prior = self.known.get(copy.name)
+        if (prior is not None and prior["stamp"] == stamp and files.vouches(stamp, read_at)
+                and all(os.path.exists(path) for _, _, path in prior["units"])):
+            units = [tuple(u) for u in prior["units"]]
+        else:
+            units = units_of(copy.read_bytes())
+        self.now[copy.name] = {"stamp": stamp, "units": [list(u) for u in units]}
+        return units
+
+    def save(self) -> None:
+        if self.now != self.known:
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_bytes(orjson.dumps(self.now))
+            tmp.replace(self.path)
 
 
 def write_if_changed(path: Path, data: bytes) -> Path:

@@ -6,12 +6,14 @@ import hashlib
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
+from engine import linkshim
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
@@ -209,6 +211,35 @@ def test_lost_captures_make_cargo_link_again(rust_ws, pool):
     again = build(rust_ws, pool)
     assert again.finished.ok and again.only("reused") == set(again.states)
     assert hashlib.sha256(exe.read_bytes()).hexdigest() == first
+
+
+def test_captured_inputs_are_read_again_only_when_their_stamp_cannot_vouch_for_them(rust_ws, pool):
+    assert build(rust_ws, pool).finished.ok
+    dest = rust_ws / ".thinwatch" / "links" / "app"
+    rlibs = sorted((dest / "files").glob("*.rlib"))
+    assert rlibs
+    hour_ago = time.time_ns() - 3600 * 10**9
+    for rlib in rlibs:                    # settled: written long before this build reads them
+        os.utime(rlib, ns=(hour_ago, hour_ago))
+    whole = linkshim.read_capture(dest)
+
+    opened = []
+    real = Path.read_bytes
+    def spy(self):
+        opened.append(self.name)
+        return real(self)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Path, "read_bytes", spy)
+        assert linkshim.read_capture(dest).argv == whole.argv
+        assert not {r.name for r in rlibs} & set(opened)            # unchanged rlibs: not read
+        os.utime(rlibs[0], ns=(hour_ago, hour_ago + 10**9))
+        assert linkshim.read_capture(dest).argv == whole.argv
+        assert rlibs[0].name in opened                                # a new mtime: read again
+        os.utime(rlibs[1], None)
+        assert linkshim.read_capture(dest).argv == whole.argv
+        opened.clear()
+        assert linkshim.read_capture(dest).argv == whole.argv      # the same stamp, but only just written:
+        assert rlibs[1].name in opened and rlibs[0].name not in opened   # it could change unseen, so read
 
 
 def test_links_thinwatch_does_not_own_go_to_the_real_linker(tmp_path, pool):
