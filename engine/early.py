@@ -81,8 +81,9 @@ class Early:
         except ConfigError:
             return
         for link in self.links.values():
-            if not any(em.source.crate == crate for em in link.emitted.values()):
-                continue
+            before = {mid: em.key for mid, em in link.emitted.items() if em.source.crate == crate}
+            if not before or before == {em.source.id: em.key for em in new}:
+                continue          # not in this link, or its bitcode is what the last link had
             linked = {mid: em for mid, em in link.emitted.items() if em.source.crate != crate}
             linked.update((em.source.id, em) for em in new)
             plans = thin_link({mid: em.summary for mid, em in linked.items()}, link.preserve)

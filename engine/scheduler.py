@@ -78,7 +78,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
     if memory is not None and memory.links:
-        b.early = Early(Build(project, pool, lambda _: None, generation, codegen, Memory()), memory.links,
+        b.early = Early(Build(project, pool, lambda _: None, generation, codegen, memory), memory.links,
                         project.build_dir / "early")
     try:
         return await _build(project, b, tests, phases, finish)
