@@ -26,7 +26,7 @@ from typing import Callable
 import orjson
 
 from . import files
-from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
+from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
@@ -193,9 +193,18 @@ class CargoProject(Project):
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
                 natives.append(Path(item))
         contents = [path.read_bytes() for path in captured]
+        digests = [hashlib.sha256(data).hexdigest() for data in contents]
         preserve = {"main"} | undefined_symbols(
-            [(path, hashlib.sha256(data).hexdigest()) for path, data in zip(captured, contents)]
-            + [(path, None) for path in natives])
+            list(zip(captured, digests)) + [(path, None) for path in natives])
+        state_dir = self.build_dir / "units" / cap.unit
+        # The link reads the captured natives from copies named by content,
+        # which the shim's next capture cannot change under a link that
+        # started early (engine/early.py).
+        kept = {str(path): _keep_by_content(state_dir / "natives", path.suffix, data, digest)
+                for path, data, digest in zip(captured, contents, digests)}
+        for old in (state_dir / "natives").glob("*"):
+            if str(old) not in kept.values():
+                old.unlink(missing_ok=True)
         argv = cap.argv
         out_at = argv.index("-o")
 
@@ -210,7 +219,7 @@ class CargoProject(Project):
                         args.extend(map(str, objects))
                         placed = True
                 elif isinstance(item, dict):
-                    args.append(item["native"])
+                    args.append(kept[item["native"]])
                 else:
                     args.append(item)
             return args
@@ -223,5 +232,12 @@ class CargoProject(Project):
         line = orjson.dumps(["<bitcode>" if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
-        return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit,
-                    self.build_dir / "units" / cap.unit, link_args, key_args)
+        return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args)
+
+
+def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:
+    path = directory / (digest + suffix)
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, data)
+    return str(path)

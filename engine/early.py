@@ -13,37 +13,55 @@ key. When cargo is done the build computes every key from what cargo
 actually produced; a key an early job produced (or is producing) takes that
 object, and every other key runs as usual. A wrong guess costs idle-core
 time, never a stale object.
+
+Once a guess's objects exist, the executable is linked from them too, under
+`early/links/`. The build moves it into place only if the inputs key of the
+link it would run (`link.inputs_key`: every object by key digest, the rest
+of the line with the natives by content, the driver) is the early link's.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import keys
+from . import files, keys
 from .build import Build, Emitted
+from .cache import atomic_write
 from .errors import ConfigError
+from .link import LinkFailed, inputs_key, link as link_executable
 from .linkshim import keep_members
 from .thinlink import ModulePlan, thin_link
-from .workspace import ModuleSource
+from .workspace import ModuleSource, Unit
 
 
 @dataclass
 class LastLink:
-    """A unit's last thin link: what early jobs start from."""
+    """A unit's last thin link, what early jobs start from; once it linked,
+    also the unit and its objects (key digest and file stamp per module),
+    what an early link starts from."""
     preserve: set[str]
     emitted: dict[str, Emitted]
+    unit: Unit | None = None
+    objects: dict[str, tuple[str, list[int] | None]] = field(default_factory=dict)
+
+    def linked(self, unit: Unit, objects: dict[str, tuple[str, list[int] | None]]) -> None:
+        self.unit, self.objects = unit, objects
 
 
 class Early:
-    def __init__(self, b: Build, links: dict[str, LastLink], members_dir: Path):
+    def __init__(self, b: Build, links: dict[str, LastLink], early_dir: Path):
         self.b = b                       # a Build whose events go nowhere
         self.links = links
-        self.members_dir = members_dir
+        self.guesses = {name: dict(link.emitted) for name, link in links.items()}   # each crate cargo rebuilt, in
+        self.members_dir = early_dir
+        self.links_dir = early_dir / "links"
         self.jobs: dict[str, asyncio.Task] = {}       # backend key digest -> early job
         self.seconds: dict[str, float] = {}           # digest -> its backend time, once compiled
         self._starts: list[asyncio.Task] = []
+        self._links: dict[str, tuple[str, asyncio.Task]] = {}   # unit -> (inputs key, its early link)
 
     @property
     def job_count(self) -> int:
@@ -64,8 +82,20 @@ class Early:
                 return None
         return self.seconds.get(digest)
 
+    async def take_link(self, name: str, inputs: str, exe: Path) -> bool:
+        """Put the unit's early link in place as `exe` if it linked exactly
+        `inputs` (waiting for it); False if there is no such link."""
+        key, task = self._links.get(name, ("", None))
+        if task is None or key != inputs:
+            return False
+        await asyncio.wait([task])
+        if task.cancelled() or task.exception() is not None or not task.result():
+            return False
+        os.replace(self.links_dir / name / exe.name, exe)
+        return True
+
     def cancel(self) -> None:
-        for task in [*self._starts, *self.jobs.values()]:
+        for task in [*self._starts, *self.jobs.values(), *(task for _, task in self._links.values())]:
             task.cancel()
 
     async def _start(self, rlib: Path) -> None:
@@ -80,18 +110,58 @@ class Early:
             await self.b.ready()
         except ConfigError:
             return
-        for link in self.links.values():
-            before = {mid: em.key for mid, em in link.emitted.items() if em.source.crate == crate}
+        for name, link in self.links.items():
+            guess = self.guesses[name]
+            before = {mid: em.key for mid, em in guess.items() if em.source.crate == crate}
             if not before or before == {em.source.id: em.key for em in new}:
-                continue          # not in this link, or its bitcode is what the last link had
-            linked = {mid: em for mid, em in link.emitted.items() if em.source.crate != crate}
+                continue          # not in this link, or its bitcode is what the guess has
+            linked = {mid: em for mid, em in guess.items() if em.source.crate != crate}
             linked.update((em.source.id, em) for em in new)
+            self.guesses[name] = linked
             plans = thin_link({mid: em.summary for mid, em in linked.items()}, link.preserve)
+            digests = {}
             for mid, em in linked.items():
                 comps = keys.components(mid, em.own, plans[mid], self.b.backend_opts)
-                digest = keys.key_digest(comps)
+                digests[mid] = digest = keys.key_digest(comps)
                 if digest not in self.jobs and not self.b.cache.has("obj", digest):
                     self.jobs[digest] = asyncio.create_task(self._backend(em, plans[mid], comps, digest, linked))
+            if link.unit is not None:
+                _, superseded = self._links.pop(name, ("", None))
+                if superseded is not None:
+                    superseded.cancel()
+                self._links[name] = (inputs_key(digests, link.unit.key_args),
+                                     asyncio.create_task(self._link(name, link, digests)))
+
+    async def _link(self, name: str, link: LastLink, digests: dict[str, str]) -> bool:
+        """Link the guess into `links/<unit>/` once its objects exist."""
+        await asyncio.gather(*(self.jobs[d] for d in set(digests.values()) if d in self.jobs),
+                             return_exceptions=True)
+        unit = link.unit
+        objects = await asyncio.to_thread(self._objects, name, unit, link.objects, digests)
+        if objects is None:
+            return False
+        try:
+            await link_executable(unit.link_args(objects), self.links_dir / name / unit.output.name)
+        except LinkFailed:
+            return False
+        return True
+
+    def _objects(self, name: str, unit: Unit, last: dict[str, tuple[str, list[int] | None]],
+                 digests: dict[str, str]) -> list[Path] | None:
+        """Each module's object as a file, in the order the build links them:
+        the last build's where it is the same object, else from the cache."""
+        out = []
+        for mid in sorted(digests):
+            path = unit.object(mid)
+            if last.get(mid) != (digests[mid], files.stamp(path)):
+                data = self.b.cache.get("obj", digests[mid])
+                if data is None:
+                    return None
+                path = self.links_dir / name / "objects" / path.name
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, data)
+            out.append(path)
+        return out
 
     async def _backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest: str,
                        linked: dict[str, Emitted]) -> None:

@@ -78,6 +78,7 @@ class LinkFinished(Event):
     output: str
     skipped: bool
     seconds: float
+    early: bool = False       # linked while cargo ran, from the objects it turned out to need
 
 
 @dataclass

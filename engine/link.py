@@ -12,11 +12,19 @@ import shutil
 from pathlib import Path
 
 from .errors import ConfigError
+from .fragment import digest
 from .programs import stop
 
 
 class LinkFailed(Exception):
     pass
+
+
+def inputs_key(objects: dict[str, str], key_args: list[str]) -> str:
+    """What a link's output is a function of: each object by its backend key
+    digest, the rest of the link line, and the driver. (The output does not
+    depend on where the objects are.)"""
+    return digest({"objects": [[mid, objects[mid]] for mid in sorted(objects)], "args": key_args, "cc": find_cc()})
 
 
 def find_cc() -> str:

@@ -50,6 +50,8 @@ class Printer:
         if isinstance(ev, Diagnostic):
             loc = ev.location()
             return self._c("31", f"{ev.level}: ") + (f"{loc}: " if loc else "") + ev.message
+        if isinstance(ev, LinkFinished) and ev.early:
+            return f"  linked {ev.output} while cargo ran"
         if isinstance(ev, LinkFinished) and not ev.skipped:
             return f"  linked {ev.output} in {ev.seconds:.2f}s"
         if isinstance(ev, ProgramFinished):

@@ -21,16 +21,11 @@ from .early import Early, LastLink
 from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
-from .fragment import digest
-from .link import LinkFailed, find_cc, link
+from .link import LinkFailed, inputs_key, link
 from .native_llvm import Codegen, choose
 from .pool import TaskPool
 from .thinlink import thin_link
 from .workspace import MANIFEST, Unit, load
-
-
-def object_path(unit: Unit, mid: str) -> Path:
-    return unit.state_dir / "objects" / (mid.replace("::", ".") + ".o")
 
 
 async def _codegen(project) -> Codegen | ConfigError:
@@ -156,7 +151,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         comps = keys.components(mid, em.own, plan, b.backend_opts)
         d = keys.key_digest(comps)
         old = prev.modules.get(mid)
-        path = object_path(unit, mid)
+        path = unit.object(mid)
         b.used.add(("obj", d))
         early_seconds = await b.early.result(d) if b.early else None
         fresh, obj = False, None
@@ -201,7 +196,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
 
     current = {src.id for src in sources}
     for mid in sorted(set(prev.modules) - current):
-        object_path(unit, mid).unlink(missing_ok=True)
+        unit.object(mid).unlink(missing_ok=True)
         b.sink(ModuleState(b.gen, mid, mid.split("::")[0], "removed"))
         b.final["removed"] = b.final.get("removed", 0) + 1
 
@@ -212,6 +207,9 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         output = await _link(unit, b, prev, new_record, sorted(emitted))
         _add(phases, "link", t)
     record.save(unit.state_dir, new_record, b.memory.records)
+    last = b.memory.links.get(unit.name)
+    if output is not None and last is not None:
+        last.linked(unit, {mid: (m.digest, m.stamp) for mid, m in new_record.modules.items()})
     return output
 
 
@@ -224,18 +222,19 @@ async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
                 modules: list[str]) -> str | None:
     """Link unless the inputs and the executable are what the last link left."""
     exe = unit.output
-    inputs = digest({"objects": [[m, new.modules[m].digest] for m in modules],
-                     "args": unit.key_args, "cc": find_cc()})
+    inputs = inputs_key({m: new.modules[m].digest for m in modules}, unit.key_args)
     skipped = inputs == prev.link_inputs and prev.exe_sha is not None and files.digest(exe) == prev.exe_sha
     t = time.monotonic()
-    if not skipped:
+    early = b.early is not None and not skipped and await b.early.take_link(unit.name, inputs, exe)
+    if not skipped and not early:
         try:
-            await link(unit.link_args([object_path(unit, m) for m in modules]), exe)
+            await link(unit.link_args([unit.object(m) for m in modules]), exe)
         except LinkFailed as e:
             b.failed["<link>"] = str(e)
             b.sink(Diagnostic(b.gen, "error", f"link of {unit.name} failed:\n{e}"))
             return None
+    if not skipped:
         new.exe_sha = files.digest(exe)
     new.link_inputs = inputs
-    b.sink(LinkFinished(b.gen, str(exe), skipped, round(time.monotonic() - t, 4)))
+    b.sink(LinkFinished(b.gen, str(exe), skipped, round(time.monotonic() - t, 4), early=early))
     return str(exe)

@@ -67,6 +67,10 @@ class Unit:
     link_args: Callable[[list[Path]], list[str]]   # objects -> cc arguments (without -o)
     key_args: list[str] = field(default_factory=list)  # what else the link depends on
 
+    def object(self, mid: str) -> Path:
+        """Where the current build's object of a module is, for the link."""
+        return self.state_dir / "objects" / (mid.replace("::", ".") + ".o")
+
 
 @dataclass(kw_only=True)
 class Project:

@@ -266,17 +266,29 @@ def test_links_thinwatch_does_not_own_go_to_the_real_linker(tmp_path, pool):
 
 def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     """In watch mode, backends start while cargo still compiles the crates
-    above an edited library. An edit to a generic makes that guess wrong for
+    above an edited library, and the executable is linked from their objects
+    as soon as they exist. An edit to a generic makes that guess wrong for
     `app` (its own bitcode changes too); the result must still equal a clean
     build of the same bitcode."""
     from test_watch import Watcher
     w = Watcher(rust_ws)
 
+    def of_build(done: dict, reason: str) -> list[dict]:
+        return [e for e in w.seen if e["reason"] == reason and e["generation"] == done["generation"]]
+
     def finished_states(done: dict) -> dict[str, str]:
-        return {e["module"]: e["state"] for e in w.seen if e["reason"] == "module-state"
-                and e["generation"] == done["generation"] and e["state"] in ("rebuilt", "reimported", "reused")}
+        return {e["module"]: e["state"] for e in of_build(done, "module-state")
+                if e["state"] in ("rebuilt", "reimported", "reused")}
     try:
         assert w.next("build-finished", timeout=120)["ok"]
+        lib = rust_ws / "geometry/src/lib.rs"     # one save: a generic app instantiates, and a plain function
+        lib.write_text(lib.read_text().replace("if self.first >= self.second", "if self.first > self.second")
+                       .replace("let d = a - b;", "let d = b - a;"))
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"] and done["early_jobs"] >= 1
+        assert any(m.startswith("app::") and s == "rebuilt" for m, s in finished_states(done).items())
+        assert [e["early"] for e in of_build(done, "link-finished")] == [False]    # the guess was wrong
+
         edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 2.0 + 1.0")
         done = w.next("build-finished", timeout=120)
         assert done["ok"] and done["early_jobs"] >= 1
@@ -284,13 +296,11 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
         changed = {m for m, s in states.items() if s != "reused"}
         assert {m for m, s in states.items() if s == "rebuilt"} <= {m for m in states if m.startswith("geometry::")}
         assert done["backend_jobs"] == len(changed)        # each job ran once, and is reported as work
-
-        edit(rust_ws / "geometry/src/lib.rs", "if self.first >= self.second", "if self.first > self.second")
-        done = w.next("build-finished", timeout=120)
-        assert done["ok"]
-        assert any(m.startswith("app::") and s == "rebuilt" for m, s in finished_states(done).items())
+        assert [e["early"] for e in of_build(done, "link-finished")] == [True]     # this one was right
     finally:
         w.stop()
-    incremental = objects(rust_ws)
-    assert incremental == clean_objects(rust_ws, pool)
-    assert "larger(pair) = 11" in run_exe(rust_ws / ".thinwatch" / "out" / "app")
+    exe = rust_ws / ".thinwatch" / "out" / "app"
+    incremental, linked = objects(rust_ws), hashlib.sha256(exe.read_bytes()).hexdigest()
+    assert incremental == clean_objects(rust_ws, pool)        # which links the executable anew
+    assert hashlib.sha256(exe.read_bytes()).hexdigest() == linked       # as the early link did
+    assert "larger(pair) = 11" in run_exe(exe)

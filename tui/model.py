@@ -143,8 +143,8 @@ class Model:
             loc = ev.location()
             self._log(ev.level, f"{ev.level}: " + (f"{loc}: " if loc else "") + ev.message)
         elif isinstance(ev, LinkFinished):
-            self._log("link", f"link {ev.output}: " +
-                      ("up to date" if ev.skipped else f"linked in {ev.seconds:.2f}s"))
+            self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
+                      "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
         elif isinstance(ev, ProgramFinished):
             style = "build" if ev.passed else "error"
             self._log(style, f"{ev.kind} {ev.program}: exit {ev.exit_code}")
