@@ -37,6 +37,9 @@ from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource, Unit
 
 
+Objects = dict[str, tuple[str, list[int] | None]]     # module -> (backend key digest, object file stamp)
+
+
 @dataclass
 class LastLink:
     """A unit's last thin link, what early jobs start from; once it linked,
@@ -45,9 +48,9 @@ class LastLink:
     preserve: set[str]
     emitted: dict[str, Emitted]
     unit: Unit | None = None
-    objects: dict[str, tuple[str, list[int] | None]] = field(default_factory=dict)
+    objects: Objects = field(default_factory=dict)
 
-    def linked(self, unit: Unit, objects: dict[str, tuple[str, list[int] | None]]) -> None:
+    def linked(self, unit: Unit, objects: Objects) -> None:
         self.unit, self.objects = unit, objects
 
 
@@ -55,7 +58,8 @@ class Early:
     def __init__(self, b: Build, links: dict[str, LastLink], early_dir: Path):
         self.b = b                       # a Build whose events go nowhere
         self.links = links
-        self.guesses = {name: dict(link.emitted) for name, link in links.items()}   # each crate cargo rebuilt, in
+        # Per unit, its last link with every crate cargo has rebuilt so far swapped in.
+        self.guesses = {name: dict(link.emitted) for name, link in links.items()}
         self.members_dir = early_dir
         self.links_dir = early_dir / "links"
         self.jobs: dict[str, asyncio.Task] = {}       # backend key digest -> early job
@@ -146,8 +150,7 @@ class Early:
             return False
         return True
 
-    def _objects(self, name: str, unit: Unit, last: dict[str, tuple[str, list[int] | None]],
-                 digests: dict[str, str]) -> list[Path] | None:
+    def _objects(self, name: str, unit: Unit, last: Objects, digests: dict[str, str]) -> list[Path] | None:
         """Each module's object as a file, in the order the build links them:
         the last build's where it is the same object, else from the cache."""
         out = []

@@ -49,7 +49,8 @@ class Codegen:
         return {"codegen": self.identity, "library": self.library, "pipeline": self.pipeline}
 
 
-LLVMLITE = Codegen("", llvm_env.VERSION, "default", f"{llvm_env.VERSION} (assertions {llvm_env.llvm.llvm_assertions_state})")
+LLVMLITE = Codegen("", llvm_env.VERSION, "default",
+                   f"{llvm_env.VERSION} (assertions {llvm_env.llvm.llvm_assertions_state})")
 
 
 def choose(setting: str, cwd: Path) -> Codegen:
