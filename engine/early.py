@@ -95,6 +95,7 @@ class Early:
         await asyncio.wait([task])
         if task.cancelled() or task.exception() is not None or not task.result():
             return False
+        exe.parent.mkdir(parents=True, exist_ok=True)
         os.replace(self.links_dir / name / exe.name, exe)
         return True
 
