@@ -24,10 +24,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import files, keys
+from . import files, keys, record
 from .build import Build, Emitted
 from .cache import atomic_write
 from .errors import ConfigError
@@ -37,21 +37,13 @@ from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource, Unit
 
 
-Objects = dict[str, tuple[str, list[int] | None]]     # module -> (backend key digest, object file stamp)
-
-
 @dataclass
 class LastLink:
     """A unit's last thin link, what early jobs start from; once it linked,
-    also the unit and its objects (key digest and file stamp per module),
-    what an early link starts from."""
+    also the unit, what an early link starts from."""
     preserve: set[str]
     emitted: dict[str, Emitted]
     unit: Unit | None = None
-    objects: Objects = field(default_factory=dict)
-
-    def linked(self, unit: Unit, objects: Objects) -> None:
-        self.unit, self.objects = unit, objects
 
 
 class Early:
@@ -142,7 +134,7 @@ class Early:
         await asyncio.gather(*(self.jobs[d] for d in set(digests.values()) if d in self.jobs),
                              return_exceptions=True)
         unit = link.unit
-        objects = await asyncio.to_thread(self._objects, name, unit, link.objects, digests)
+        objects = await asyncio.to_thread(self._objects, name, unit, digests)
         if objects is None:
             return False
         try:
@@ -151,13 +143,15 @@ class Early:
             return False
         return True
 
-    def _objects(self, name: str, unit: Unit, last: Objects, digests: dict[str, str]) -> list[Path] | None:
+    def _objects(self, name: str, unit: Unit, digests: dict[str, str]) -> list[Path] | None:
         """Each module's object as a file, in the order the build links them:
-        the last build's where it is the same object, else from the cache."""
+        the last build's where its record vouches for the same object, else
+        one from the cache."""
+        last = record.load(unit.state_dir).modules
         out = []
         for mid in sorted(digests):
             path = unit.object(mid)
-            if last.get(mid) != (digests[mid], files.stamp(path)):
+            if mid not in last or (last[mid].digest, last[mid].stamp) != (digests[mid], files.stamp(path)):
                 data = self.b.cache.get("obj", digests[mid])
                 if data is None:
                     return None

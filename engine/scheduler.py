@@ -209,7 +209,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     record.save(unit.state_dir, new_record, b.memory.records)
     last = b.memory.links.get(unit.name)
     if output is not None and last is not None:
-        last.linked(unit, {mid: (m.digest, m.stamp) for mid, m in new_record.modules.items()})
+        last.unit = unit
     return output
 
 
