@@ -27,7 +27,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import files, keys, record
+from . import keys, record
 from .build import Build, Emitted
 from .cache import atomic_write
 from .errors import ConfigError
@@ -151,7 +151,7 @@ class Early:
         out = []
         for mid in sorted(digests):
             path = unit.object(mid)
-            if mid not in last or (last[mid].digest, last[mid].stamp) != (digests[mid], files.stamp(path)):
+            if mid not in last or not last[mid].left(digests[mid], path):
                 data = self.b.cache.get("obj", digests[mid])
                 if data is None:
                     return None

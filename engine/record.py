@@ -26,6 +26,11 @@ class ModuleRecord:
     stamp: list[int] | None   # files.stamp of objects/<module>.o as this build left it
     backend_seconds: float = 0.0   # what its backend took when it last ran
 
+    def left(self, digest: str, path: Path) -> bool:
+        """Whether `path` is still the object this build left for `digest`
+        (an abandoned build may have replaced it since)."""
+        return self.digest == digest and stamp(path) == self.stamp
+
 
 @dataclass
 class Record:

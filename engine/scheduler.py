@@ -156,9 +156,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         early_seconds = await b.early.result(d) if b.early else None
         fresh, obj = False, None
         if b.cache.has("obj", d):            # one stat: cheaper on the loop than a thread hop
-            # The materialized object is trusted only if it is the file this
-            # digest's build left; an abandoned build may have replaced it.
-            fresh = old is not None and old.digest == d and files.stamp(path) == old.stamp
+            fresh = old is not None and old.left(d, path)
             obj = None if fresh else await asyncio.to_thread(b.cache.get, "obj", d)
         cached = fresh or obj is not None    # False also when the entry failed verification
         changed = "rebuilt" if old is None or old.own != em.own else "reimported"
