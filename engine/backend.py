@@ -51,7 +51,7 @@ def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
 
 def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict],
                 opts: dict, want_ir: bool = False) -> dict:
-    llvm = llvm_env.llvm
+    llvm = llvm_env.binding()
     llvm_env.init()
     own = llvm.parse_bitcode(bitcode, llvm.create_context())
     mt = apply_plan(str(own), module_id, plan)

@@ -36,6 +36,17 @@ PRELINK_OPT = 2
 IN_FLIGHT_PER_JOB = 8
 
 
+def emit_options(target: str | None) -> dict:
+    """What every emission reads besides its source. It loads llvmlite's
+    LLVM: the scheduler asks for it in a thread while the front end runs."""
+    triple = target or llvm_env.host_triple()
+    try:
+        layout = llvm_env.datalayout(triple)
+    except TaskFailed as e:
+        raise ConfigError(e.message) from None
+    return {"triple": triple, "datalayout": layout, "prelink_opt": PRELINK_OPT}
+
+
 @dataclass
 class Emitted:
     source: ModuleSource
@@ -64,7 +75,8 @@ class Build:
     """The state of one build generation."""
 
     def __init__(self, ws: Project, pool: TaskPool, sink: Callable[[Event], None], generation: int,
-                 codegen: "asyncio.Future[Codegen | ConfigError]", memory: Memory | None = None):
+                 codegen: "asyncio.Future[Codegen | ConfigError]",
+                 emit_opts: "asyncio.Future[dict | ConfigError]", memory: Memory | None = None):
         self.ws = ws
         # Stat-first no-op detection, kept by the session across builds. A
         # stamp is trusted only if the file was last modified well before it
@@ -77,9 +89,8 @@ class Build:
         self.sink = sink
         self.gen = generation
         self.cache = Cache(ws.build_dir / "cache")
-        self.triple = ws.target or llvm_env.host_triple()
-        self.emit_opts = {"triple": self.triple, "datalayout": llvm_env.datalayout(self.triple),
-                          "prelink_opt": PRELINK_OPT}
+        self._emit_opts = emit_opts
+        self.emit_opts: dict = {}           # known once `emission_ready` returned
         self._codegen = codegen
         self.codegen: Codegen | None = None  # known once `ready` returned
         self.backend_opts: dict = {}
@@ -93,16 +104,25 @@ class Build:
         self.backend_jobs = 0
         self.early: "Early | None" = None
 
+    async def emission_ready(self) -> None:
+        """Wait until the emission options are known (the target, from LLVM)."""
+        if not self.emit_opts:
+            opts = await asyncio.shield(self._emit_opts)
+            if isinstance(opts, ConfigError):
+                raise opts
+            self.emit_opts = opts
+
     async def ready(self) -> None:
         """Wait until the backend's LLVM is known. Finding it can run `rustc`
         (~0.05-0.15 s), so it is looked up while the front end runs."""
         if not self.backend_opts:
+            await self.emission_ready()
             codegen = await asyncio.shield(self._codegen)
             if isinstance(codegen, ConfigError):
                 raise codegen
             self.codegen = codegen
-            self.backend_opts = {"triple": self.triple, "opt_level": self.ws.opt_level, "reloc": "pic",
-                                 "cpu": "", **codegen.options()}
+            self.backend_opts = {"triple": self.emit_opts["triple"], "opt_level": self.ws.opt_level,
+                                 "reloc": "pic", "cpu": "", **codegen.options()}
 
     async def each(self, items, fn) -> list:
         """`fn(item)` for every item, with a bounded number in flight.
@@ -139,7 +159,7 @@ class Build:
 
     # -- emission ------------------------------------------------------------
     def emission_key(self, src: ModuleSource, data: bytes) -> str:
-        return digest({"format": EMIT_FORMAT, "llvm": llvm_env.VERSION, "id": src.id,
+        return digest({"format": EMIT_FORMAT, "llvm": llvm_env.version(), "id": src.id,
                        "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
                        "opts": self.emit_opts})
 
@@ -182,6 +202,7 @@ class Build:
         if known is not None:
             self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
             return known
+        await self.emission_ready()
         try:
             data, key, hit, stamp, read_at = await asyncio.to_thread(self._lookup, src, force)
         except OSError as e:

@@ -100,12 +100,12 @@ class Early:
         if not members:
             return
         crate = members[0].crate
-        new = [em for em in await self.b.each(members, self.b.emit) if em is not None]
-        if len(new) != len(members):
-            return
         try:
+            new = [em for em in await self.b.each(members, self.b.emit) if em is not None]
             await self.b.ready()
         except ConfigError:
+            return
+        if len(new) != len(members):
             return
         for name, link in self.links.items():
             guess = self.guesses[name]

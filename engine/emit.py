@@ -24,7 +24,7 @@ def _header(opts: dict, text: str) -> tuple[str, int]:
 
 
 def parse_source(source: bytes, is_bitcode: bool, opts: dict):
-    llvm = llvm_env.llvm
+    llvm = llvm_env.binding()
     ctx = llvm.create_context()
     if is_bitcode:
         try:

@@ -8,7 +8,7 @@ records rather than a guess.
 from __future__ import annotations
 
 from .fragment import digest
-from .llvm_env import VERSION
+from . import llvm_env
 from .thinlink import ModulePlan
 
 KEY_FORMAT = 2
@@ -17,7 +17,7 @@ KEY_FORMAT = 2
 def components(module_id: str, own_hash: str, plan: ModulePlan, options: dict) -> dict:
     return {
         "format": KEY_FORMAT,
-        "llvm": VERSION,
+        "llvm": llvm_env.version(),
         "module": module_id,       # the backend derives promoted names from it
         "options": options,
         "own": own_hash,

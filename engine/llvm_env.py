@@ -8,28 +8,41 @@ so they do not depend on the machine that built them and link with `-pie`.
 
 from __future__ import annotations
 
+from functools import cache
+
 import llvmlite
-import llvmlite.binding as llvm
 
 from .errors import TaskFailed
 
-_machines: dict[tuple[str, int], "llvm.TargetMachine"] = {}
+_machines: dict[tuple[str, int], object] = {}
 _ready = False
 
-VERSION = f"llvmlite {llvmlite.__version__} / LLVM {'.'.join(map(str, llvm.llvm_version_info))}"
+
+@cache
+def binding():
+    """llvmlite's LLVM, loaded on first use. Loading it takes ~40 ms, which
+    the engine spends while cargo runs rather than before cargo starts; the
+    workers have it from their fork server."""
+    import llvmlite.binding
+    return llvmlite.binding
+
+
+@cache
+def version() -> str:
+    return f"llvmlite {llvmlite.__version__} / LLVM {'.'.join(map(str, binding().llvm_version_info))}"
 
 
 def init() -> None:
     global _ready
     if not _ready:
-        llvm.initialize_native_target()
-        llvm.initialize_native_asmprinter()
+        binding().initialize_native_target()
+        binding().initialize_native_asmprinter()
         _ready = True
 
 
 def host_triple() -> str:
     init()
-    return llvm.get_default_triple()
+    return binding().get_default_triple()
 
 
 def machine(triple: str, opt: int):
@@ -37,7 +50,7 @@ def machine(triple: str, opt: int):
     key = (triple, opt)
     if key not in _machines:
         try:
-            target = llvm.Target.from_triple(triple)
+            target = binding().Target.from_triple(triple)
         except RuntimeError as e:
             raise TaskFailed(f"unknown target {triple!r}: {e}") from None
         _machines[key] = target.create_target_machine(opt=opt, reloc="pic", codemodel="default")
@@ -61,6 +74,7 @@ def optimize(mod, triple: str, opt: int, prelink: bool = False) -> None:
     The pre-link run leaves loop vectorisation and unrolling to the backend,
     as LLVM's ThinLTO pre-link pipeline does.
     """
+    llvm = binding()
     pto = llvm.create_pipeline_tuning_options(speed_level=opt)
     if prelink:
         pto.loop_vectorization = False

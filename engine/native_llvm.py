@@ -49,8 +49,10 @@ class Codegen:
         return {"codegen": self.identity, "library": self.library, "pipeline": self.pipeline}
 
 
-LLVMLITE = Codegen("", llvm_env.VERSION, "default",
-                   f"{llvm_env.VERSION} (assertions {llvm_env.llvm.llvm_assertions_state})")
+@lru_cache(maxsize=None)
+def llvmlite_codegen() -> Codegen:
+    return Codegen("", llvm_env.version(), "default",
+                   f"{llvm_env.version()} (assertions {llvm_env.binding().llvm_assertions_state})")
 
 
 def choose(setting: str, cwd: Path) -> Codegen:
@@ -58,15 +60,15 @@ def choose(setting: str, cwd: Path) -> Codegen:
     libLLVM if it has llvmlite's major version, else llvmlite), "llvmlite",
     or the path of an LLVM shared library."""
     if setting == "llvmlite":
-        return LLVMLITE
+        return llvmlite_codegen()
     if setting == "auto":
         found = _toolchain_library(str(cwd))
         if found is None:
-            return LLVMLITE
+            return llvmlite_codegen()
         try:
             return _describe(found)
         except ConfigError:
-            return LLVMLITE
+            return llvmlite_codegen()
     path = Path(setting).expanduser()
     if not path.is_absolute():
         path = cwd / path
@@ -120,7 +122,7 @@ def _described(path: str, stamp: str) -> Codegen:
     if lib.stamp != stamp:
         raise ConfigError(f"{path} changed on disk after thinwatch loaded it: restart thinwatch")
     version = lib.version()
-    want = llvm_env.llvm.llvm_version_info[0]
+    want = llvm_env.binding().llvm_version_info[0]
     if version[0] != want:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")

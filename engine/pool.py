@@ -35,6 +35,7 @@ class TaskResult:
 def _worker_init() -> None:
     # Interrupts are the engine's to handle: it kills workers when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    os.nice(int(os.environ.get('TW_NICE', '0')))
     llvm_env.init()
 
 
@@ -52,10 +53,10 @@ class TaskPool:
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
         self._ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has the engine's tasks imported, and
+        # Workers fork from a server that has the engine's tasks and LLVM loaded, and
         # start while the front end (cargo) runs rather than after it. Starting
         # one waits for that server to import them (~0.1 s): a thread does it.
-        self._ctx.set_forkserver_preload(["engine.backend", "engine.emit"])
+        self._ctx.set_forkserver_preload(["engine.backend", "engine.emit", "llvmlite.binding"])
         self._executor = self._new(self.jobs)
         self._starting = threading.Thread(target=self._start_workers, daemon=True)
         self._starting.start()

@@ -32,11 +32,11 @@ def toolchain_llvm_major() -> int | None:
 
 def test_auto_picks_the_toolchain_libllvm_of_llvmlites_major_version(ir_ws):
     codegen = native_llvm.choose(workspace.load(ir_ws).llvm, ir_ws)
-    if toolchain_llvm_major() != llvm_env.llvm.llvm_version_info[0]:
+    if toolchain_llvm_major() != llvm_env.binding().llvm_version_info[0]:
         assert codegen.library == "" and codegen.pipeline == "default"     # llvmlite, as documented
         return
     assert "libLLVM" in Path(codegen.library).name
-    assert codegen.identity.startswith(f"LLVM {llvm_env.llvm.llvm_version_info[0]}.")
+    assert codegen.identity.startswith(f"LLVM {llvm_env.binding().llvm_version_info[0]}.")
     assert codegen.pipeline == "thinlto"
 
 
