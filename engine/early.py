@@ -126,7 +126,7 @@ class Early:
                 _, superseded = self._links.pop(name, ("", None))
                 if superseded is not None:
                     superseded.cancel()
-                self._links[name] = (inputs_key(digests, link.unit.key_args),
+                self._links[name] = (inputs_key(digests, link.unit),
                                      asyncio.create_task(self._link(name, link, digests)))
 
     async def _link(self, name: str, link: LastLink, digests: dict[str, str]) -> bool:

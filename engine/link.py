@@ -9,22 +9,57 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 from .errors import ConfigError
 from .fragment import digest
 from .programs import stop
+from .workspace import Unit
 
 
 class LinkFailed(Exception):
     pass
 
 
-def inputs_key(objects: dict[str, str], key_args: list[str]) -> str:
+def inputs_key(objects: dict[str, str], unit: Unit) -> str:
     """What a link's output is a function of: each object by its backend key
-    digest, the rest of the link line, and the driver. (The output does not
-    depend on where the objects are.)"""
-    return digest({"objects": [[mid, objects[mid]] for mid in sorted(objects)], "args": key_args, "cc": find_cc()})
+    digest, the rest of the link line, and the programs that link. (The
+    output does not depend on where the objects are.)"""
+    return digest({"objects": [[mid, objects[mid]] for mid in sorted(objects)], "args": unit.key_args,
+                   "toolchain": toolchain(unit.link_args([]))})
+
+
+def toolchain(args: list[str]) -> list[str]:
+    """The driver and the linker it runs for `args`, each by path, size and
+    mtime: after a compiler or binutils upgrade a clean build links a
+    different executable, so the last one must not be kept."""
+    cc = find_cc()
+    choosing = tuple(a for i, a in enumerate(args)
+                     if a.startswith(("-fuse-ld=", "--ld-path=", "-B")) or (i > 0 and args[i - 1] == "-B"))
+    linker = _linker(cc, _stamped(cc), choosing)
+    return [_stamped(cc), _stamped(linker) if os.path.exists(linker) else linker]
+
+
+def _stamped(path: str) -> str:
+    real = os.path.realpath(path)
+    st = os.stat(real)
+    return f"{real} {st.st_size} {st.st_mtime_ns}"
+
+
+@lru_cache(maxsize=64)
+def _linker(cc: str, cc_stamp: str, choosing: tuple[str, ...]) -> str:
+    """The linker's path, asked once per driver version and linker choice:
+    `-print-prog-name` answers as the driver resolves it, `-B` directories
+    included."""
+    use = next((a.split("=", 1)[1] for a in reversed(choosing) if a.startswith(("-fuse-ld=", "--ld-path="))), "")
+    if os.path.isabs(use):
+        return use
+    name = f"ld.{use}" if use else "ld"
+    said = subprocess.run([cc, *choosing, f"-print-prog-name={name}"], capture_output=True,
+                          text=True).stdout.strip() or name
+    return said if os.path.isabs(said) else shutil.which(said) or said
 
 
 def find_cc() -> str:

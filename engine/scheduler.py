@@ -225,7 +225,7 @@ async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
                 modules: list[str]) -> str | None:
     """Link unless the inputs and the executable are what the last link left."""
     exe = unit.output
-    inputs = inputs_key({m: new.modules[m].digest for m in modules}, unit.key_args)
+    inputs = inputs_key({m: new.modules[m].digest for m in modules}, unit)
     skipped = inputs == prev.link_inputs and prev.exe_sha is not None and files.digest(exe) == prev.exe_sha
     t = time.monotonic()
     early = b.early is not None and not skipped and await b.early.take_link(unit.name, inputs, exe)

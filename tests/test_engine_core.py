@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import orjson
 
 from conftest import (build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from engine import llvm_env
+from engine.events import LinkFinished
 
 EXPECTED = """sum = 25
 pipeline = 54
@@ -66,6 +68,33 @@ def test_noop_rebuild_reuses_everything(ir_ws, pool):
     assert set(again.states.values()) == {"reused"}
     assert again.finished.backend_jobs == 0
     assert again.finished.counts["reused"] == 9
+
+
+def test_new_driver_or_linker_relinks(ir_ws, pool, tmp_path, monkeypatch):
+    """After a compiler or binutils upgrade a clean build links a different
+    executable: the last one is not kept, though every object is."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+
+    def install(name: str, version: str) -> None:
+        path = tools / name
+        path.write_text(f'#!/bin/sh\n# {version}\nexec {shutil.which(name)} "$@"\n')
+        path.chmod(0o755)
+    install("cc", "1")
+    install("ld", "1")
+    monkeypatch.setenv("CC", str(tools / "cc"))
+    manifest = ir_ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text().replace("libs = []", f'libs = ["-B{tools}/"]'))
+
+    def linked() -> list[bool]:
+        return [not e.skipped for e in build(ir_ws, pool).events if isinstance(e, LinkFinished)]
+    assert linked() == [True]
+    assert linked() == [False]
+    install("ld", "2.0")
+    assert linked() == [True]
+    assert linked() == [False]
+    install("cc", "2.0")
+    assert linked() == [True]
 
 
 def importers_of(outcome, fn: str) -> set[str]:
