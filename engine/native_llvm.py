@@ -19,11 +19,12 @@ from __future__ import annotations
 import ctypes
 import os
 import subprocess
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from . import llvm_env
+from . import files, llvm_env
 from .errors import ConfigError, TaskFailed
 
 # The LLVM target a triple's architecture belongs to (its initialiser names).
@@ -77,17 +78,36 @@ def choose(setting: str, cwd: Path) -> Codegen:
     return _describe(str(path.resolve()))
 
 
-_toolchains: dict[str, str | None] = {}
+_toolchains: dict[str, tuple[tuple, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
 
 
 def _toolchain_library(cwd: str) -> str | None:
-    """Remembered per workspace while the library it found is still there
-    (`rustup update` removes it; a toolchain without one stays without)."""
-    found = _toolchains.get(cwd, "")
-    if found is None or (found and os.path.exists(found)):
-        return found
-    _toolchains[cwd] = found = _find_toolchain_library(cwd)
+    """Asked again whenever what picks the toolchain may have changed (see
+    `_selection`) and once the library it found is gone (`rustup update`
+    removes it), so that a session compiles with the LLVM a clean build
+    would use."""
+    selection, read_at = _selection(cwd), time.time()
+    known = _toolchains.get(cwd)
+    if known is not None and known[0] == selection and (known[1] is None or os.path.exists(known[1])):
+        return known[1]
+    found = _find_toolchain_library(cwd)
+    if all(stamp is None or files.vouches(list(stamp), read_at) for stamp in selection[1]):
+        _toolchains[cwd] = (selection, found)
+    else:                              # edited just now: it may change again unseen
+        _toolchains.pop(cwd, None)
     return found
+
+
+def _selection(cwd: str) -> tuple:
+    """What rustup picks a workspace's toolchain by: `RUSTUP_TOOLCHAIN`, a
+    `rust-toolchain[.toml]` in the workspace or a directory above it, and its
+    settings (`rustup default`, `rustup override set`), the files by stamp."""
+    home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
+    here = Path(cwd)
+    watched = [home / "settings.toml",
+               *(d / name for d in (here, *here.parents) for name in ("rust-toolchain", "rust-toolchain.toml"))]
+    stamps = tuple(None if (st := files.stamp(path)) is None else tuple(st) for path in watched)
+    return os.environ.get("RUSTUP_TOOLCHAIN"), stamps
 
 
 def _find_toolchain_library(cwd: str) -> str | None:

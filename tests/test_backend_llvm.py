@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import orjson
@@ -97,3 +98,55 @@ def test_the_output_names_the_llvm_that_compiled_the_backends(ir_ws):
     lines = thinwatch("build", "--once", "--json", str(ir_ws)).stdout.splitlines()
     finished = [orjson.loads(line) for line in lines if b"build-finished" in line.encode()]
     assert finished[-1]["backend_llvm"] == label
+
+
+def test_the_toolchain_is_asked_again_when_what_picks_it_changes(tmp_path, monkeypatch):
+    """A session compiles with the LLVM a clean build would use: after a
+    `rust-toolchain.toml`, `RUSTUP_TOOLCHAIN` or `rustup default` change, the
+    next build asks rustc for its sysroot again; with nothing changed, not."""
+    asked = []
+
+    def find(cwd: str) -> str:
+        lib = tmp_path / f"libLLVM-{len(asked)}.so"
+        lib.write_bytes(b"")
+        asked.append(cwd)
+        return str(lib)
+    monkeypatch.setattr(native_llvm, "_find_toolchain_library", find)
+    monkeypatch.setattr(native_llvm, "_toolchains", {})
+    home = tmp_path / "rustup"
+    home.mkdir()
+    settings = home / "settings.toml"
+    settings.write_text('default_toolchain = "stable"\n')
+    monkeypatch.setenv("RUSTUP_HOME", str(home))
+    monkeypatch.delenv("RUSTUP_TOOLCHAIN", raising=False)
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    settled = time.time() - 60
+
+    def settle(path: Path) -> None:
+        os.utime(path, (settled, settled))
+    settle(settings)
+
+    def library() -> str:
+        return native_llvm._toolchain_library(str(ws))
+    first = library()
+    assert library() == first and len(asked) == 1
+    pin = ws / "rust-toolchain.toml"
+    pin.write_text('[toolchain]\nchannel = "1.94"\n')
+    settle(pin)
+    second = library()
+    assert second != first and library() == second and len(asked) == 2
+    monkeypatch.setenv("RUSTUP_TOOLCHAIN", "beta")
+    library()
+    assert len(asked) == 3
+    settings.write_text('default_toolchain = "nightly"\n')
+    settle(settings)
+    library()
+    assert library() and len(asked) == 4
+    Path(library()).unlink()                  # `rustup update` removed it
+    library()
+    assert len(asked) == 5
+    pin.write_text('[toolchain]\nchannel = "1.93"\n')     # just now: may change again unseen
+    library()
+    library()
+    assert len(asked) == 7
