@@ -119,6 +119,7 @@ def _add(phases: dict, name: str, since: float) -> None:
 
 async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     """Build one link unit; returns its output path if it linked."""
+    await b.emission_ready()             # a bad target fails the build before any module
     prev = record.load(unit.state_dir, b.memory.records)
     failed_before = set(b.failed)
     sources = unit.modules
