@@ -235,3 +235,12 @@ def test_config_errors_exit_2(tmp_path):
     (tmp_path / "thinwatch.toml").write_text("[crates\n")
     res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
     assert res.returncode == 2 and "thinwatch.toml" in res.stdout + res.stderr
+
+
+def test_unknown_target_fails_before_any_module(ir_ws):
+    edit(ir_ws / "thinwatch.toml", "[build]\n", '[build]\ntarget = "bogus-none-nothing"\n')
+    res = thinwatch("build", "--json", str(ir_ws))
+    events = [orjson.loads(line) for line in res.stdout.splitlines()]
+    assert res.returncode == 2
+    assert any(e["reason"] == "diagnostic" and "unknown target 'bogus-none-nothing'" in e["message"] for e in events)
+    assert not any(e["reason"] == "module-state" for e in events)
