@@ -35,7 +35,6 @@ class TaskResult:
 def _worker_init() -> None:
     # Interrupts are the engine's to handle: it kills workers when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    os.nice(int(os.environ.get('TW_NICE', '0')))
     llvm_env.init()
 
 

@@ -11,7 +11,6 @@ cache.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -77,7 +76,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         sink(Diagnostic(generation, "error", str(e)))     # its message names the file
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
-    if memory is not None and (memory.links or os.environ.get("TW_EE")):
+    if memory is not None and memory.links:
         b.early = Early(Build(project, pool, lambda _: None, generation, codegen, emit_opts, memory), memory.links,
                         project.build_dir / "early")
     try:
