@@ -59,6 +59,9 @@ def undefined_symbols(inputs: list[tuple[Path, str | None]]) -> set[str]:
     return _undefined_cache[key]
 
 
+# rustc's LTO level for lld, e.g. `-Wl,-plugin-opt=O2,-plugin-opt=mcpu=x86-64`
+_PLUGIN_OPT = re.compile(r"(?:^|,)-plugin-opt=O([0-3])(?:,|$)")
+
 MESSAGE_LIMIT = 1 << 26      # one line of cargo's JSON (a long diagnostic) may be large
 
 
@@ -78,6 +81,9 @@ def _forget(exe: Path) -> None:
 @dataclass(kw_only=True)
 class CargoProject(Project):
     """A Cargo workspace: cargo is its front end, its binaries the link units."""
+    # Unless the settings name a level, the backends run at the one rustc asks
+    # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
+    profile_opt_level: bool = True
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -93,13 +99,13 @@ class CargoProject(Project):
         # Settings live where cargo lets tools keep theirs:
         #   [workspace.metadata.thinwatch]  opt_level = 3, llvm = "auto", cache_max_size_mb = 4096, cache_max_age_days = 7
         settings = manifest.get("workspace", manifest.get("package", {})).get("metadata", {}).get("thinwatch", {})
-        opt = settings.get("opt_level", 2)
-        if opt not in (0, 1, 2, 3):
+        opt = settings.get("opt_level")
+        if opt not in (None, 0, 1, 2, 3):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.opt_level must be 0 to 3")
         llvm = settings.get("llvm", "auto")
         if not isinstance(llvm, str):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.llvm must be a string")
-        return cls(root=root, opt_level=opt, llvm=llvm,
+        return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None, llvm=llvm,
                    cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
                    cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 
@@ -164,7 +170,16 @@ class CargoProject(Project):
             for exe in lost:
                 _forget(exe)
             return await self.prepare(sink, gen, tests, on_library, again=True)
-        return [self._unit(c) for c in captures]
+        units = [self._unit(c) for c in captures]
+        self.follow_profile(units)
+        return units
+
+    def follow_profile(self, units: list[Unit]) -> None:
+        """Take the backend opt level from the link lines (units of one cargo
+        run share a profile), unless the settings name one."""
+        levels = {u.opt_level for u in units if u.opt_level is not None}
+        if self.profile_opt_level and len(levels) == 1:
+            self.opt_level = levels.pop()
 
     def _diagnostic(self, m: dict, sink, gen: int) -> None:
         if m.get("level") not in ("error", "warning"):
@@ -232,7 +247,9 @@ class CargoProject(Project):
         line = orjson.dumps(["<bitcode>" if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
-        return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args)
+        levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
+        return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
+                    int(levels[-1]) if levels else None)
 
 
 def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:

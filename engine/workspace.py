@@ -66,6 +66,7 @@ class Unit:
     state_dir: Path                           # objects/ and state.json of this unit
     link_args: Callable[[list[Path]], list[str]]   # objects -> cc arguments (without -o)
     key_args: list[str] = field(default_factory=list)  # what else the link depends on
+    opt_level: int | None = None              # the LTO level its link line asks for, if it says
 
     def object(self, mid: str) -> Path:
         """Where the current build's object of a module is, for the link."""

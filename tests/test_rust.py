@@ -203,6 +203,21 @@ def test_settings_from_cargo_metadata(rust_ws, pool):
     assert res.returncode == 2 and "opt_level" in res.stdout
 
 
+def test_backends_follow_the_release_profile(rust_ws, pool):
+    """Unless the settings name a level, the backends run at the one rustc
+    asks lld for (`-plugin-opt=O<n>`): the release profile's opt-level, Cargo's
+    default 3 in the sample."""
+    def levels() -> set[int]:
+        record = orjson.loads((rust_ws / ".thinwatch/units/app/state.json").read_bytes())
+        return {m["components"]["options"]["opt_level"] for m in record["modules"].values()}
+    assert build(rust_ws, pool).finished.ok
+    assert levels() == {3}
+    manifest = rust_ws / "Cargo.toml"
+    manifest.write_text(manifest.read_text() + "\n[profile.release]\nopt-level = 1\n")
+    assert build(rust_ws, pool).finished.ok
+    assert levels() == {1}
+
+
 def test_lost_captures_make_cargo_link_again(rust_ws, pool):
     assert build(rust_ws, pool).finished.ok
     exe = rust_ws / ".thinwatch" / "out" / "app"
