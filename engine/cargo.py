@@ -30,6 +30,7 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
+from .rustflags import SEPARATOR, user_flags
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -116,14 +117,19 @@ class CargoProject(Project):
             shim.chmod(0o755)
         return shim
 
-    def _env(self) -> dict[str, str]:
+    def _env(self) -> tuple[dict[str, str], list[str]]:
+        """cargo's environment, and warnings about the user's flags."""
         env = dict(os.environ)
-        flags = env.get("RUSTFLAGS", "")
-        env["RUSTFLAGS"] = f"{flags} -C linker-plugin-lto -C linker={self._shim()}".strip()
+        # Added to the flags the user's cargo would pass, which this variable
+        # then carries whatever their source (see rustflags.py).
+        flags, warnings = user_flags(self.root, env)
+        env.pop("RUSTFLAGS", None)
+        env["CARGO_ENCODED_RUSTFLAGS"] = SEPARATOR.join(
+            [*flags, "-C", "linker-plugin-lto", "-C", f"linker={self._shim()}"])
         env["CARGO_TARGET_DIR"] = str(self.build_dir / "target")
         env["CARGO_INCREMENTAL"] = "1"
         env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
-        return env
+        return env, warnings
 
     async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
                       on_library: Callable[[Path], None] | None = None,
@@ -133,8 +139,12 @@ class CargoProject(Project):
         `on_library` hears of every rlib as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
+        env, warnings = self._env()
+        if not again:
+            for text in warnings:
+                sink(Diagnostic(gen, "warning", text))
         proc = await asyncio.create_subprocess_exec(
-            *cmd, "--release", "--message-format=json", cwd=self.root, env=self._env(),
+            *cmd, "--release", "--message-format=json", cwd=self.root, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         executables = []
 

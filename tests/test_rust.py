@@ -14,6 +14,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
 from engine import linkshim
+from engine.rustflags import user_flags
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
@@ -319,3 +320,30 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     assert incremental == clean_objects(rust_ws, pool)        # which links the executable anew
     assert hashlib.sha256(exe.read_bytes()).hexdigest() == linked       # as the early link did
     assert "larger(pair) = 11" in run_exe(exe)
+
+
+@pytest.mark.parametrize("source", ["cargo config", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"])
+def test_the_users_rustflags_are_kept(rust_ws, pool, monkeypatch, source):
+    """thinwatch adds its flags to those the user's cargo would pass, from
+    whichever source cargo would take them."""
+    edit(rust_ws / "app/src/main.rs", "fn main() {\n", 'fn main() {\n    println!("flag = {}", cfg!(thinwatch_flag));\n')
+    for name in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    if source == "cargo config":          # in a directory above the workspace, as cargo finds it
+        (rust_ws.parent / ".cargo").mkdir()
+        (rust_ws.parent / ".cargo/config.toml").write_text('[build]\nrustflags = ["--cfg", "thinwatch_flag"]\n')
+    elif source == "CARGO_ENCODED_RUSTFLAGS":
+        monkeypatch.setenv(source, "--cfg\x1fthinwatch_flag")
+    else:
+        monkeypatch.setenv(source, "--cfg thinwatch_flag")
+    assert build(rust_ws, pool).finished.ok
+    assert "flag = true" in run_exe(rust_ws / ".thinwatch/out/app")
+
+
+def test_target_cfg_rustflags_are_named_as_not_applied(tmp_path):
+    (tmp_path / ".cargo").mkdir()
+    (tmp_path / ".cargo/config.toml").write_text(
+        "[build]\nrustflags = ['-Cdebuginfo=1']\n[target.'cfg(unix)']\nrustflags = ['-Ctarget-cpu=native']\n")
+    flags, warnings = user_flags(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
+    assert flags == ["-Cdebuginfo=1"]
+    assert len(warnings) == 1 and "target.'cfg(unix)'" in warnings[0]

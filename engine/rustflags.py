@@ -1,0 +1,87 @@
+"""The extra rustc flags the user's cargo would pass, so that thinwatch adds
+its own to them instead of replacing them.
+
+cargo takes extra rustc flags from exactly one of four sources, the first
+that is set: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, the `rustflags` of the
+`target.<triple>` and `target.<cfg>` tables of its configuration (joined),
+`build.rustflags`. Setting `RUSTFLAGS` for thinwatch's own flags would
+silently drop the configured ones (`-C target-cpu=native` in
+`.cargo/config.toml`, say), and a binary unlike the user's `cargo build`.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Mapping
+
+SEPARATOR = "\x1f"        # CARGO_ENCODED_RUSTFLAGS separates flags with it
+
+
+def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]]:
+    """(flags, warnings): what cargo, run in `root` with `env`, would pass."""
+    if "CARGO_ENCODED_RUSTFLAGS" in env:
+        return [f for f in env["CARGO_ENCODED_RUSTFLAGS"].split(SEPARATOR) if f], []
+    if "RUSTFLAGS" in env:
+        return env["RUSTFLAGS"].split(), []
+    configs = [(path, table) for path in _config_files(root, env) if (table := _load(path)) is not None]
+    target, warnings = [], []
+    for path, table in configs:
+        for key, section in table.get("target", {}).items():
+            if not isinstance(section, dict) or "rustflags" not in section:
+                continue
+            if key.startswith("cfg("):
+                warnings.append(f"{path}: thinwatch cannot evaluate target.'{key}'; its rustflags are not "
+                                f"passed to rustc (set RUSTFLAGS to pass flags explicitly)")
+            elif key == _host():
+                target += _flags(section["rustflags"])
+    if any(k.startswith("CARGO_TARGET_") and k.endswith("_RUSTFLAGS") for k in env):
+        target += env.get(f"CARGO_TARGET_{_host().upper().replace('-', '_')}_RUSTFLAGS", "").split()
+    if target:
+        return target, warnings
+    build = [f for _, table in configs for f in _flags(table.get("build", {}).get("rustflags", []))]
+    return build + env.get("CARGO_BUILD_RUSTFLAGS", "").split(), warnings
+
+
+def _config_files(root: Path, env: Mapping[str, str]) -> list[Path]:
+    """cargo's configuration files, lowest precedence first: `$CARGO_HOME`'s,
+    then `.cargo/` of every directory from `/` down to `root`. (Arrays merge
+    in that order; a file without `.toml` wins over one with it.)"""
+    home = Path(env.get("CARGO_HOME") or Path.home() / ".cargo")
+    dirs = [home, *(d / ".cargo" for d in reversed((root, *root.parents)))]
+    found, seen = [], set()
+    for d in dirs:
+        for name in ("config", "config.toml"):
+            path = d / name
+            if path.is_file():
+                if path.resolve() not in seen:
+                    seen.add(path.resolve())
+                    found.append(path)
+                break
+    return found
+
+
+def _load(path: Path) -> dict | None:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None                   # cargo itself reports a broken configuration
+
+
+def _flags(value) -> list[str]:
+    if isinstance(value, str):
+        return value.split()
+    return [str(f) for f in value] if isinstance(value, list) else []
+
+
+_hosts: list[str] = []
+
+
+def _host() -> str:
+    """rustc's host triple (asked once, only when a target table needs it)."""
+    if not _hosts:
+        out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
+        _hosts.append(next((line.split(":", 1)[1].strip() for line in out.splitlines()
+                            if line.startswith("host:")), ""))
+    return _hosts[0]
