@@ -30,7 +30,7 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
-from .rustflags import SEPARATOR, user_flags
+from .rustflags import SEPARATOR, user_flags, user_linker
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -85,6 +85,7 @@ class CargoProject(Project):
     # Unless the settings name a level, the backends run at the one rustc asks
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
+    linker: str = ""                 # the user's linker driver ("" = rustc's default, cc), once known
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -123,6 +124,10 @@ class CargoProject(Project):
         # Added to the flags the user's cargo would pass, which this variable
         # then carries whatever their source (see rustflags.py).
         flags, warnings = user_flags(self.root, env)
+        self.linker, more = user_linker(self.root, env, flags)
+        if self.linker:
+            env["THINWATCH_LINKER"] = self.linker
+        warnings += more
         env.pop("RUSTFLAGS", None)
         env["CARGO_ENCODED_RUSTFLAGS"] = SEPARATOR.join(
             [*flags, "-C", "linker-plugin-lto", "-C", f"linker={self._shim()}"])
@@ -259,7 +264,7 @@ class CargoProject(Project):
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
-                    int(levels[-1]) if levels else None)
+                    int(levels[-1]) if levels else None, self.linker)
 
 
 def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:

@@ -138,7 +138,7 @@ class Early:
         if objects is None:
             return False
         try:
-            await link_executable(unit.link_args(objects), self.links_dir / name / unit.output.name)
+            await link_executable(unit.link_args(objects), self.links_dir / name / unit.output.name, unit.driver)
         except LinkFailed:
             return False
         return True

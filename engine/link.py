@@ -28,14 +28,14 @@ def inputs_key(objects: dict[str, str], unit: Unit) -> str:
     digest, the rest of the link line, and the programs that link. (The
     output does not depend on where the objects are.)"""
     return digest({"objects": [[mid, objects[mid]] for mid in sorted(objects)], "args": unit.key_args,
-                   "toolchain": toolchain(unit.link_args([]))})
+                   "toolchain": toolchain(unit.link_args([]), unit.driver)})
 
 
-def toolchain(args: list[str]) -> list[str]:
+def toolchain(args: list[str], driver: str = "") -> list[str]:
     """The driver and the linker it runs for `args`, each by path, size and
     mtime: after a compiler or binutils upgrade a clean build links a
     different executable, so the last one must not be kept."""
-    cc = find_cc()
+    cc = find_cc(driver)
     choosing = tuple(a for i, a in enumerate(args)
                      if a.startswith(("-fuse-ld=", "--ld-path=", "-B")) or (i > 0 and args[i - 1] == "-B"))
     linker = _linker(cc, _stamped(cc), choosing)
@@ -62,20 +62,22 @@ def _linker(cc: str, cc_stamp: str, choosing: tuple[str, ...]) -> str:
     return said if os.path.isabs(said) else shutil.which(said) or said
 
 
-def find_cc() -> str:
-    cc = os.environ.get("CC") or "cc"
+def find_cc(driver: str = "") -> str:
+    """The driver's path: `driver` if given, else $CC, else `cc`."""
+    cc = driver or os.environ.get("CC") or "cc"
     path = shutil.which(cc)
     if path is None:
         raise ConfigError(f"no C compiler driver {cc!r} on PATH (install gcc or clang, e.g. `apt-get install gcc`)")
     return path
 
 
-async def link(args: list[str], output: Path) -> str:
-    """`cc -o output args...`; returns the linker's output text, raises LinkFailed."""
+async def link(args: list[str], output: Path, driver: str = "") -> str:
+    """`cc -o output args...` (with `driver` for cc); returns the linker's
+    output text, raises LinkFailed."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     proc = await asyncio.create_subprocess_exec(
-        find_cc(), "-o", str(tmp), *args,
+        find_cc(driver), "-o", str(tmp), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await proc.communicate()

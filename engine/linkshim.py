@@ -4,8 +4,9 @@ the engine reads what it leaves behind.
 The shim is a POSIX shell script because it starts on every link of the
 workspace: a Python shim cost ~30 ms of every edit, this one a few. Links
 thinwatch does not own (build scripts, proc-macros and other shared
-libraries, anything outside the workspace's primary packages) go straight to `cc` with rustc's line
-untouched; with `-C linker-plugin-lto` and rustc's `-fuse-ld=lld`, lld does
+libraries, anything outside the workspace's primary packages) go straight to
+the linker rustc would have run (`$THINWATCH_LINKER`, else `cc`) with rustc's
+line untouched; with `-C linker-plugin-lto` and rustc's `-fuse-ld=lld`, lld does
 their LTO itself. For a workspace executable or test harness the shim
 captures the link in `$THINWATCH_CAPTURE/<unit>/`:
 
@@ -34,18 +35,18 @@ from . import files
 SHIM = r"""#!/bin/sh
 # thinwatch's linker shim (written by thinwatch; see engine/linkshim.py).
 if [ "$CARGO_PRIMARY_PACKAGE" != 1 ] || [ "$CARGO_CRATE_NAME" = build_script_build ] || [ -z "$THINWATCH_CAPTURE" ]; then
-    exec cc "$@"
+    exec "${THINWATCH_LINKER:-cc}" "$@"
 fi
 out= prev= kind=
 for a do
     [ "$prev" = -o ] && out=$a
     case $a in
-        -shared) exec cc "$@" ;;          # a proc-macro or other dylib, not an executable
+        -shared) exec "${THINWATCH_LINKER:-cc}" "$@" ;;          # a proc-macro or other dylib, not an executable
         */libtest-*) kind=test- ;;
     esac
     prev=$a
 done
-[ -n "$out" ] || exec cc "$@"
+[ -n "$out" ] || exec "${THINWATCH_LINKER:-cc}" "$@"
 dir=${out%/*}
 name=${out##*/}
 dest=$THINWATCH_CAPTURE/$kind${name%-*}

@@ -1,5 +1,5 @@
-"""The extra rustc flags the user's cargo would pass, so that thinwatch adds
-its own to them instead of replacing them.
+"""The extra rustc flags and the linker the user's cargo would use, so that
+thinwatch adds its flags to theirs and links with their linker.
 
 cargo takes extra rustc flags from exactly one of four sources, the first
 that is set: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, the `rustflags` of the
@@ -36,12 +36,46 @@ def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]
                                 f"passed to rustc (set RUSTFLAGS to pass flags explicitly)")
             elif key == _host():
                 target += _flags(section["rustflags"])
-    if any(k.startswith("CARGO_TARGET_") and k.endswith("_RUSTFLAGS") for k in env):
-        target += env.get(f"CARGO_TARGET_{_host().upper().replace('-', '_')}_RUSTFLAGS", "").split()
+    target += _for_host(env, "RUSTFLAGS").split()
     if target:
         return target, warnings
     build = [f for _, table in configs for f in _flags(table.get("build", {}).get("rustflags", []))]
     return build + env.get("CARGO_BUILD_RUSTFLAGS", "").split(), warnings
+
+
+def user_linker(root: Path, env: Mapping[str, str], flags: list[str]) -> tuple[str, list[str]]:
+    """(linker, warnings): the linker driver rustc would run for the user,
+    "" for rustc's default. The last `-C linker=` of their flags wins over
+    cargo's `target.<host>.linker` (cargo passes its own first)."""
+    chosen = ""
+    for i, flag in enumerate(flags):
+        option = (flags[i + 1] if i + 1 < len(flags) else "") if flag == "-C" else flag[2:] if flag.startswith("-C") else ""
+        if option.startswith("linker="):
+            chosen = option.split("=", 1)[1]
+    if chosen:
+        return chosen, []
+    if named := _for_host(env, "LINKER"):
+        return named, []
+    linker, warnings = "", []
+    for path in _config_files(root, env):         # the deepest file's value wins
+        for key, section in ((_load(path) or {}).get("target", {})).items():
+            if not isinstance(section, dict) or not isinstance(section.get("linker"), str):
+                continue
+            if key.startswith("cfg("):
+                warnings.append(f"{path}: thinwatch cannot evaluate target.'{key}'; its linker is not used")
+            elif key == _host():
+                value = section["linker"]
+                # A path with a slash is relative to the directory holding `.cargo/`.
+                linker = str(path.parent.parent / value) if "/" in value else value
+    return linker, warnings
+
+
+def _for_host(env: Mapping[str, str], what: str) -> str:
+    """`CARGO_TARGET_<HOST>_<WHAT>`; rustc is asked for the host only when
+    some such variable is set."""
+    if not any(k.startswith("CARGO_TARGET_") and k.endswith("_" + what) for k in env):
+        return ""
+    return env.get(f"CARGO_TARGET_{_host().upper().replace('-', '_')}_{what}", "")
 
 
 def _config_files(root: Path, env: Mapping[str, str]) -> list[Path]:

@@ -233,7 +233,7 @@ async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
     early = b.early is not None and not skipped and await b.early.take_link(unit.name, inputs, exe)
     if not skipped and not early:
         try:
-            await link(unit.link_args([unit.object(m) for m in modules]), exe)
+            await link(unit.link_args([unit.object(m) for m in modules]), exe, unit.driver)
         except LinkFailed as e:
             b.failed["<link>"] = str(e)
             b.sink(Diagnostic(b.gen, "error", f"link of {unit.name} failed:\n{e}"))

@@ -67,6 +67,7 @@ class Unit:
     link_args: Callable[[list[Path]], list[str]]   # objects -> cc arguments (without -o)
     key_args: list[str] = field(default_factory=list)  # what else the link depends on
     opt_level: int | None = None              # the LTO level its link line asks for, if it says
+    driver: str = ""                          # the C compiler driver that links it; "" = $CC or cc
 
     def object(self, mid: str) -> Path:
         """Where the current build's object of a module is, for the link."""

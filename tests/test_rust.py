@@ -347,3 +347,25 @@ def test_target_cfg_rustflags_are_named_as_not_applied(tmp_path):
     flags, warnings = user_flags(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
     assert flags == ["-Cdebuginfo=1"]
     assert len(warnings) == 1 and "target.'cfg(unix)'" in warnings[0]
+
+
+@pytest.mark.parametrize("source", ["cargo config", "rustflags"])
+def test_the_users_linker_links(rust_ws, pool, monkeypatch, source):
+    """The executable is linked by the driver the user's cargo would run."""
+    tools = rust_ws / "tools"
+    tools.mkdir()
+    log = rust_ws.parent / "linker.log"
+    (tools / "mycc").write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec cc "$@"\n')
+    (tools / "mycc").chmod(0o755)
+    for name in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS"):
+        monkeypatch.delenv(name, raising=False)
+    if source == "cargo config":          # a relative path: from the directory holding .cargo/
+        host = next(line.split(": ")[1] for line in subprocess.run(
+            ["rustc", "-vV"], capture_output=True, text=True).stdout.splitlines() if line.startswith("host: "))
+        (rust_ws / ".cargo").mkdir()
+        (rust_ws / ".cargo/config.toml").write_text(f'[target.{host}]\nlinker = "tools/mycc"\n')
+    else:
+        monkeypatch.setenv("RUSTFLAGS", f"-C linker={tools / 'mycc'}")
+    assert build(rust_ws, pool).finished.ok
+    assert str(rust_ws / ".thinwatch/out/.app.tmp") in log.read_text()
+    assert run_exe(rust_ws / ".thinwatch/out/app")
