@@ -30,7 +30,7 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
-from .rustflags import SEPARATOR, user_flags, user_linker
+from .cargo_config import SEPARATOR, user_flags, user_linker
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -122,7 +122,7 @@ class CargoProject(Project):
         """cargo's environment, and warnings about the user's flags."""
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
-        # then carries whatever their source (see rustflags.py).
+        # then carries whatever their source (see cargo_config.py).
         flags, warnings = user_flags(self.root, env)
         self.linker, more = user_linker(self.root, env, flags)
         if self.linker:

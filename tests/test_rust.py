@@ -14,7 +14,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
 from engine import linkshim
-from engine.rustflags import user_flags
+from engine.cargo_config import user_flags
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
