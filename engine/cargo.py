@@ -27,10 +27,10 @@ import orjson
 
 from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
+from .cargo_config import SEPARATOR, user_flags, user_linker
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
-from .cargo_config import SEPARATOR, user_flags, user_linker
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -119,7 +119,9 @@ class CargoProject(Project):
         return shim
 
     def _env(self) -> tuple[dict[str, str], list[str]]:
-        """cargo's environment, and warnings about the user's flags."""
+        """cargo's environment, and warnings about the user's configuration.
+        On the way it learns the user's linker (`self.linker`), which the
+        shim and the units' links run."""
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
         # then carries whatever their source (see cargo_config.py).
