@@ -28,7 +28,7 @@ def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]
     configs = [(path, table) for path in _config_files(root, env) if (table := _load(path)) is not None]
     target, warnings = [], []
     for path, table in configs:
-        for key, section in table.get("target", {}).items():
+        for key, section in _table(table, "target").items():
             if not isinstance(section, dict) or "rustflags" not in section:
                 continue
             if key.startswith("cfg("):
@@ -39,7 +39,7 @@ def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]
     target += _for_host(env, "RUSTFLAGS").split()
     if target:
         return target, warnings
-    build = [f for _, table in configs for f in _flags(table.get("build", {}).get("rustflags", []))]
+    build = [f for _, table in configs for f in _flags(_table(table, "build").get("rustflags", []))]
     return build + env.get("CARGO_BUILD_RUSTFLAGS", "").split(), warnings
 
 
@@ -58,7 +58,7 @@ def user_linker(root: Path, env: Mapping[str, str], flags: list[str]) -> tuple[s
         return named, []
     linker, warnings = "", []
     for path in _config_files(root, env):         # the deepest file's value wins
-        for key, section in ((_load(path) or {}).get("target", {})).items():
+        for key, section in _table(_load(path) or {}, "target").items():
             if not isinstance(section, dict) or not isinstance(section.get("linker"), str):
                 continue
             if key.startswith("cfg("):
@@ -101,6 +101,11 @@ def _load(path: Path) -> dict | None:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
         return None                   # cargo itself reports a broken configuration
+
+
+def _table(table: dict, key: str) -> dict:
+    value = table.get(key, {})
+    return value if isinstance(value, dict) else {}      # cargo itself reports a malformed one
 
 
 def _flags(value) -> list[str]:
