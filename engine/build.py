@@ -232,7 +232,7 @@ class Build:
             self.fail(src, f"cannot write the cache: {e.strerror or e}")
             return None
         self._fragments[key] = out["fragments"]
-        em = Emitted(src, key, own, ModuleSummary.from_dict(out["summary"]))
+        em = Emitted(src, key, own, out["summary"])
         self._remember(src, em, stamp, read_at)
         return em
 

@@ -56,4 +56,4 @@ def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict) -> dict:
         llvm_env.optimize(mod, opts["triple"], opts["prelink_opt"], prelink=True)
     mt = irtext.split_module(str(mod))
     summary, fragments = summarize(mt, module_id, opts["triple"])
-    return {"bitcode": mod.as_bitcode(), "summary": summary.to_dict(), "fragments": fragments}
+    return {"bitcode": mod.as_bitcode(), "summary": summary, "fragments": fragments}

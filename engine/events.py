@@ -5,7 +5,7 @@ a `reason` field like cargo's `--message-format=json`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import ClassVar
 
 import orjson
@@ -20,7 +20,9 @@ class Event:
     generation: int
 
     def to_json(self) -> bytes:
-        return orjson.dumps({"reason": self.reason, **asdict(self)})
+        # A shallow copy: orjson writes the values (nested dataclasses too)
+        # itself, where dataclasses.asdict deep-copies every one first.
+        return orjson.dumps({"reason": self.reason, **vars(self)})
 
 
 @dataclass

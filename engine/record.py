@@ -7,7 +7,7 @@ what the final link consumed, so an unchanged link is skipped.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
@@ -56,6 +56,7 @@ def save(build_dir: Path, rec: Record, memo: dict | None = None) -> None:
     path = build_dir / FILE
     if memo is not None and path in memo and memo[path][1] == rec and memo[path][0] == stamp(path):
         return                     # the file already says exactly this
-    atomic_write(path, orjson.dumps(asdict(rec), option=orjson.OPT_SORT_KEYS))
+    # orjson writes dataclasses itself, ~5x faster than dataclasses.asdict.
+    atomic_write(path, orjson.dumps(rec, option=orjson.OPT_SORT_KEYS))
     if memo is not None:
         memo[path] = (stamp(path), rec)

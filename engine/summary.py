@@ -6,7 +6,7 @@ llvmlite values, and it sees constant expressions and personalities).
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from . import irtext
 from .fragment import CALL_TARGET, INTERPOSABLE, FragmentBuilder
@@ -33,9 +33,6 @@ class ModuleSummary:
     variables: dict[str, str] = field(default_factory=dict)   # defined variable -> linkage
     undefined: list[str] = field(default_factory=list)        # referenced, defined elsewhere
     preserved: list[str] = field(default_factory=list)        # in llvm.used / compiler.used
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModuleSummary":
