@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import shutil
 import signal
@@ -92,6 +93,11 @@ async def run_tests(outputs: list[str], root: Path, printer: Printer) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The engine keeps every module's summary alive (millions of objects at
+    # 10,000 modules), and with CPython's default thresholds each full
+    # collection scans them all again: 1.6 s of a 5.7 s no-op build at that
+    # size. At these thresholds (mypy runs with the same) it is 0.2 s.
+    gc.set_threshold(200_000, 30, 30)
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in COMMANDS:
