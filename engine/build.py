@@ -85,6 +85,7 @@ class Build:
         self.memory = memory or Memory()
         self.seen = self.memory.sources
         self._fragments: dict[str, dict] = {}
+        self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
         self.pool = pool
         self.sink = sink
         self.gen = generation
@@ -175,6 +176,21 @@ class Build:
         return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"])), \
             stamp, read_at
 
+    def look_up(self, sources: list[ModuleSource]) -> None:
+        """Look up at once (in one thread) the emissions of the sources the
+        session has no live record of, all of them in a new process: a thread
+        hop per module was most of a 10,000-module summary load. Only hits are
+        kept; `emit` reads a miss again itself."""
+        for src in sources:
+            if src.problem or self._unchanged(src) is not None:
+                continue
+            try:
+                _, key, hit, stamp, read_at = self._lookup(src, False)
+            except OSError:
+                continue                       # `emit` meets the error itself
+            if hit is not None:
+                self._looked_up[src.path] = (b"", key, hit, stamp, read_at)
+
     def _store(self, key: str, out: dict) -> str:
         own = hashlib.sha256(out["bitcode"]).hexdigest()
         self.cache.put("bc", key, out["bitcode"])
@@ -203,8 +219,9 @@ class Build:
             self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
             return known
         await self.emission_ready()
+        found = None if force else self._looked_up.pop(src.path, None)
         try:
-            data, key, hit, stamp, read_at = await asyncio.to_thread(self._lookup, src, force)
+            data, key, hit, stamp, read_at = found or await asyncio.to_thread(self._lookup, src, force)
         except OSError as e:
             self.fail(src, f"cannot read: {e.strerror or e}")
             return None

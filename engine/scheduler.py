@@ -128,6 +128,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         b.state(src, "pending")
 
     t = time.monotonic()
+    await asyncio.to_thread(b.look_up, sources)
     results = await b.each(sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
     # A module that fails to emit keeps its last good emission for the thin
