@@ -27,7 +27,7 @@ import orjson
 
 from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
-from .cargo_config import SEPARATOR, user_flags, user_linker
+from .cargo_config import SEPARATOR, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, read_capture
@@ -125,11 +125,9 @@ class CargoProject(Project):
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
         # then carries whatever their source (see cargo_config.py).
-        flags, warnings = user_flags(self.root, env)
-        self.linker, more = user_linker(self.root, env, flags)
+        flags, self.linker, warnings = user_config(self.root, env)
         if self.linker:
             env["THINWATCH_LINKER"] = self.linker
-        warnings += more
         env.pop("RUSTFLAGS", None)
         env["CARGO_ENCODED_RUSTFLAGS"] = SEPARATOR.join(
             [*flags, "-C", "linker-plugin-lto", "-C", f"linker={self._shim()}"])

@@ -13,19 +13,27 @@ from __future__ import annotations
 
 import subprocess
 import tomllib
+from functools import cache
 from pathlib import Path
 from typing import Mapping
 
 SEPARATOR = "\x1f"        # CARGO_ENCODED_RUSTFLAGS separates flags with it
 
 
-def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    """(flags, warnings): what cargo, run in `root` with `env`, would pass."""
+def user_config(root: Path, env: Mapping[str, str]) -> tuple[list[str], str, list[str]]:
+    """(flags, linker, warnings): the extra rustc flags and the linker driver
+    ("" for rustc's default) of cargo run in `root` with `env`."""
+    configs = [(path, table) for path in _config_files(root, env) if (table := _load(path)) is not None]
+    flags, warnings = _user_flags(configs, env)
+    linker, more = _user_linker(configs, env, flags)
+    return flags, linker, warnings + more
+
+
+def _user_flags(configs: list[tuple[Path, dict]], env: Mapping[str, str]) -> tuple[list[str], list[str]]:
     if "CARGO_ENCODED_RUSTFLAGS" in env:
         return [f for f in env["CARGO_ENCODED_RUSTFLAGS"].split(SEPARATOR) if f], []
     if "RUSTFLAGS" in env:
         return env["RUSTFLAGS"].split(), []
-    configs = [(path, table) for path in _config_files(root, env) if (table := _load(path)) is not None]
     target, warnings = [], []
     for path, table in configs:
         for key, section in _table(table, "target").items():
@@ -43,10 +51,10 @@ def user_flags(root: Path, env: Mapping[str, str]) -> tuple[list[str], list[str]
     return build + env.get("CARGO_BUILD_RUSTFLAGS", "").split(), warnings
 
 
-def user_linker(root: Path, env: Mapping[str, str], flags: list[str]) -> tuple[str, list[str]]:
-    """(linker, warnings): the linker driver rustc would run for the user,
-    "" for rustc's default. The last `-C linker=` of their flags wins over
-    cargo's `target.<host>.linker` (cargo passes its own first)."""
+def _user_linker(configs: list[tuple[Path, dict]], env: Mapping[str, str],
+                 flags: list[str]) -> tuple[str, list[str]]:
+    # The last `-C linker=` of the flags wins over cargo's configured linker,
+    # which cargo passes first.
     chosen = ""
     for i, flag in enumerate(flags):
         option = (flags[i + 1] if i + 1 < len(flags) else "") if flag == "-C" else flag[2:] if flag.startswith("-C") else ""
@@ -57,8 +65,8 @@ def user_linker(root: Path, env: Mapping[str, str], flags: list[str]) -> tuple[s
     if named := _for_host(env, "LINKER"):
         return named, []
     linker, warnings = "", []
-    for path in _config_files(root, env):         # the deepest file's value wins
-        for key, section in _table(_load(path) or {}, "target").items():
+    for path, table in configs:                   # the deepest file's value wins
+        for key, section in _table(table, "target").items():
             if not isinstance(section, dict) or not isinstance(section.get("linker"), str):
                 continue
             if key.startswith("cfg("):
@@ -114,13 +122,8 @@ def _flags(value) -> list[str]:
     return [str(f) for f in value] if isinstance(value, list) else []
 
 
-_hosts: list[str] = []
-
-
+@cache
 def _host() -> str:
     """rustc's host triple (asked once, only when a target table needs it)."""
-    if not _hosts:
-        out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
-        _hosts.append(next((line.split(":", 1)[1].strip() for line in out.splitlines()
-                            if line.startswith("host:")), ""))
-    return _hosts[0]
+    out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
+    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("host:")), "")

@@ -14,7 +14,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
 from engine import linkshim
-from engine.cargo_config import user_flags
+from engine.cargo_config import user_config
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
@@ -344,7 +344,7 @@ def test_target_cfg_rustflags_are_named_as_not_applied(tmp_path):
     (tmp_path / ".cargo").mkdir()
     (tmp_path / ".cargo/config.toml").write_text(
         "[build]\nrustflags = ['-Cdebuginfo=1']\n[target.'cfg(unix)']\nrustflags = ['-Ctarget-cpu=native']\n")
-    flags, warnings = user_flags(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
+    flags, _, warnings = user_config(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
     assert flags == ["-Cdebuginfo=1"]
     assert len(warnings) == 1 and "target.'cfg(unix)'" in warnings[0]
 
