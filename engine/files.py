@@ -8,6 +8,7 @@ files and the executable.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
@@ -23,6 +24,13 @@ def stamp(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def installed(path: str) -> str:
+    """Size and mtime of a program or library, as a key names it: an upgrade
+    rewrites the file, and its ctime would also move with every hard link."""
+    st = os.stat(path)
+    return f"{st.st_size} {st.st_mtime_ns}"
 
 
 def vouches(stamp: list[int] | None, read_at: float) -> bool:

@@ -13,6 +13,7 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from . import files
 from .errors import ConfigError
 from .fragment import digest
 from .programs import stop
@@ -38,14 +39,14 @@ def toolchain(args: list[str], driver: str = "") -> list[str]:
     cc = find_cc(driver)
     choosing = tuple(a for i, a in enumerate(args)
                      if a.startswith(("-fuse-ld=", "--ld-path=", "-B")) or (i > 0 and args[i - 1] == "-B"))
-    linker = _linker(cc, _stamped(cc), choosing)
-    return [_stamped(cc), _stamped(linker) if os.path.exists(linker) else linker]
+    driver_stamp = _stamped(cc)
+    linker = _linker(cc, driver_stamp, choosing)
+    return [driver_stamp, _stamped(linker) if os.path.exists(linker) else linker]
 
 
 def _stamped(path: str) -> str:
     real = os.path.realpath(path)
-    st = os.stat(real)
-    return f"{real} {st.st_size} {st.st_mtime_ns}"
+    return f"{real} {files.installed(real)}"
 
 
 @lru_cache(maxsize=64)

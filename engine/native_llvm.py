@@ -127,13 +127,8 @@ def _find_toolchain_library(cwd: str) -> str | None:
     return None
 
 
-def _stamp(path: str) -> str:
-    st = os.stat(path)
-    return f"{st.st_size} {st.st_mtime_ns}"
-
-
 def _describe(path: str) -> Codegen:
-    return _described(path, _stamp(path))
+    return _described(path, files.installed(path))
 
 
 @lru_cache(maxsize=None)
@@ -155,9 +150,9 @@ def _load(path: str) -> "_Library":
     # A process keeps the first library it loads from a path (dlopen matches
     # by name), so what it loaded is known by the file's stamp around the load.
     try:
-        before = _stamp(path)
+        before = files.installed(path)
         lib = _Library(ctypes.CDLL(path), before)
-        if _stamp(path) != before:
+        if files.installed(path) != before:
             raise OSError("it changed while being loaded")
         return lib
     except OSError as e:
