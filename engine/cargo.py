@@ -190,8 +190,8 @@ class CargoProject(Project):
         return units
 
     def follow_profile(self, units: list[Unit]) -> None:
-        """Take the backend opt level from the link lines (units of one cargo
-        run share a profile), unless the settings name one."""
+        """The profile's level from rustc's link lines (the units of one
+        cargo run share a profile), unless the settings name one."""
         levels = {u.opt_level for u in units if u.opt_level is not None}
         if self.profile_opt_level and len(levels) == 1:
             self.opt_level = levels.pop()

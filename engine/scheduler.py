@@ -77,8 +77,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
     if memory is not None and memory.links:
-        if hasattr(project, "follow_profile"):     # early jobs guess the last links' level too
-            project.follow_profile([link.unit for link in memory.links.values() if link.unit is not None])
+        # Early jobs guess the level the last links asked for.
+        project.follow_profile([link.unit for link in memory.links.values() if link.unit is not None])
         b.early = Early(Build(project, pool, lambda _: None, generation, codegen, emit_opts, memory), memory.links,
                         project.build_dir / "early")
     try:

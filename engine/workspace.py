@@ -90,6 +90,10 @@ class Project:
     def build_dir(self) -> Path:
         return self.root / BUILD_DIR
 
+    def follow_profile(self, units: list[Unit]) -> None:
+        """Take the backend opt level from the units' link lines, where the
+        workspace's front end sets it (Cargo); an IR workspace sets its own."""
+
 
 @dataclass(kw_only=True)
 class Workspace(Project):
