@@ -118,14 +118,13 @@ class CargoProject(Project):
             shim.chmod(0o755)
         return shim
 
-    def _env(self) -> tuple[dict[str, str], list[str]]:
-        """cargo's environment, and warnings about the user's configuration.
-        On the way it learns the user's linker (`self.linker`), which the
-        shim and the units' links run."""
+    def _env(self) -> dict[str, str]:
+        """cargo's environment. On the way it learns the user's linker
+        (`self.linker`), which the shim and the units' links run."""
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
         # then carries whatever their source (see cargo_config.py).
-        flags, self.linker, warnings = user_config(self.root, env)
+        flags, self.linker = user_config(self.root, env)
         if self.linker:
             env["THINWATCH_LINKER"] = self.linker
         env.pop("RUSTFLAGS", None)
@@ -134,7 +133,7 @@ class CargoProject(Project):
         env["CARGO_TARGET_DIR"] = str(self.build_dir / "target")
         env["CARGO_INCREMENTAL"] = "1"
         env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
-        return env, warnings
+        return env
 
     async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
                       on_library: Callable[[Path], None] | None = None,
@@ -144,12 +143,8 @@ class CargoProject(Project):
         `on_library` hears of every rlib as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
-        env, warnings = self._env()
-        if not again:
-            for text in warnings:
-                sink(Diagnostic(gen, "warning", text))
         proc = await asyncio.create_subprocess_exec(
-            *cmd, "--release", "--message-format=json", cwd=self.root, env=env,
+            *cmd, "--release", "--message-format=json", cwd=self.root, env=self._env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         executables = []
 

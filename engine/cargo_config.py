@@ -7,6 +7,10 @@ that is set: `CARGO_ENCODED_RUSTFLAGS`, `RUSTFLAGS`, the `rustflags` of the
 `build.rustflags`. Setting `RUSTFLAGS` for thinwatch's own flags would
 silently drop the configured ones (`-C target-cpu=native` in
 `.cargo/config.toml`, say), and a binary unlike the user's `cargo build`.
+
+`target.'cfg(...)'` tables apply when their expression holds for the host
+(cfg_expr.py), as cargo decides it: against `rustc --print=cfg` run with the
+flags that would apply without those tables.
 """
 
 from __future__ import annotations
@@ -17,42 +21,37 @@ from functools import cache
 from pathlib import Path
 from typing import Mapping
 
+from .cfg_expr import matches
+
 SEPARATOR = "\x1f"        # CARGO_ENCODED_RUSTFLAGS separates flags with it
 
 
-def user_config(root: Path, env: Mapping[str, str]) -> tuple[list[str], str, list[str]]:
-    """(flags, linker, warnings): the extra rustc flags and the linker driver
-    ("" for rustc's default) of cargo run in `root` with `env`."""
+def user_config(root: Path, env: Mapping[str, str]) -> tuple[list[str], str]:
+    """(flags, linker): the extra rustc flags and the linker driver ("" for
+    rustc's default) of cargo run in `root` with `env`."""
     configs = [(path, table) for path in _config_files(root, env) if (table := _load(path)) is not None]
-    flags, warnings = _user_flags(configs, env)
-    linker, more = _user_linker(configs, env, flags)
-    return flags, linker, warnings + more
-
-
-def _user_flags(configs: list[tuple[Path, dict]], env: Mapping[str, str]) -> tuple[list[str], list[str]]:
     if "CARGO_ENCODED_RUSTFLAGS" in env:
-        return [f for f in env["CARGO_ENCODED_RUSTFLAGS"].split(SEPARATOR) if f], []
-    if "RUSTFLAGS" in env:
-        return env["RUSTFLAGS"].split(), []
-    target, warnings = [], []
-    for path, table in configs:
-        for key, section in _table(table, "target").items():
-            if not isinstance(section, dict) or "rustflags" not in section:
-                continue
-            if key.startswith("cfg("):
-                warnings.append(f"{path}: thinwatch cannot evaluate target.'{key}'; its rustflags are not "
-                                f"passed to rustc (set RUSTFLAGS to pass flags explicitly)")
-            elif key == _host():
-                target += _flags(section["rustflags"])
-    target += _for_host(env, "RUSTFLAGS").split()
-    if target:
-        return target, warnings
+        from_env = [f for f in env["CARGO_ENCODED_RUSTFLAGS"].split(SEPARATOR) if f]
+    elif "RUSTFLAGS" in env:
+        from_env = env["RUSTFLAGS"].split()
+    else:
+        from_env = None
+    triple = [f for _, table in configs for f in _flags(_host_table(table).get("rustflags", []))]
+    triple += _for_host(env, "RUSTFLAGS").split()
     build = [f for _, table in configs for f in _flags(_table(table, "build").get("rustflags", []))]
-    return build + env.get("CARGO_BUILD_RUSTFLAGS", "").split(), warnings
+    build += env.get("CARGO_BUILD_RUSTFLAGS", "").split()
+    without_cfg = from_env if from_env is not None else triple or build
+    holding = [(key, tables) for key, tables in _cfg_tables(configs) if matches(key, _host_cfg(tuple(without_cfg)))]
+    if from_env is not None:
+        flags = from_env
+    else:
+        flags = triple + [f for _, tables in holding for _, section in tables
+                          for f in _flags(section.get("rustflags", []))] or build
+    return flags, _user_linker(configs, env, flags, holding)
 
 
-def _user_linker(configs: list[tuple[Path, dict]], env: Mapping[str, str],
-                 flags: list[str]) -> tuple[str, list[str]]:
+def _user_linker(configs: list[tuple[Path, dict]], env: Mapping[str, str], flags: list[str],
+                 holding: list[tuple[str, list[tuple[Path, dict]]]]) -> str:
     # The last `-C linker=` of the flags wins over cargo's configured linker,
     # which cargo passes first.
     chosen = ""
@@ -61,21 +60,44 @@ def _user_linker(configs: list[tuple[Path, dict]], env: Mapping[str, str],
         if option.startswith("linker="):
             chosen = option.split("=", 1)[1]
     if chosen:
-        return chosen, []
+        return chosen
     if named := _for_host(env, "LINKER"):
-        return named, []
-    linker, warnings = "", []
-    for path, table in configs:                   # the deepest file's value wins
+        return named
+    # The deepest file's value wins; a `cfg` table's only if no triple table
+    # names one (cargo refuses two holding cfg tables that do).
+    found = [(path, table) for path, table in configs if isinstance(_host_table(table).get("linker"), str)]
+    if found:
+        path, table = found[-1]
+        return _program(path, _host_table(table)["linker"])
+    for _, tables in holding:
+        named = [(path, section["linker"]) for path, section in tables if isinstance(section.get("linker"), str)]
+        if named:
+            return _program(*named[-1])
+    return ""
+
+
+def _program(config: Path, value: str) -> str:
+    """A program named in a configuration file: a path with a slash is
+    relative to the directory holding `.cargo/`."""
+    return str(config.parent.parent / value) if "/" in value else value
+
+
+def _host_table(table: dict) -> dict:
+    """`target.<host>` of one file; rustc is asked for the host only when
+    some file has target tables."""
+    targets = _table(table, "target")
+    return _table(targets, _host()) if targets else {}
+
+
+def _cfg_tables(configs: list[tuple[Path, dict]]) -> list[tuple[str, list[tuple[Path, dict]]]]:
+    """The `target.'cfg(...)'` tables by key, in cargo's order (sorted), each
+    with its sections from every file, lowest precedence first."""
+    tables: dict[str, list[tuple[Path, dict]]] = {}
+    for path, table in configs:
         for key, section in _table(table, "target").items():
-            if not isinstance(section, dict) or not isinstance(section.get("linker"), str):
-                continue
-            if key.startswith("cfg("):
-                warnings.append(f"{path}: thinwatch cannot evaluate target.'{key}'; its linker is not used")
-            elif key == _host():
-                value = section["linker"]
-                # A path with a slash is relative to the directory holding `.cargo/`.
-                linker = str(path.parent.parent / value) if "/" in value else value
-    return linker, warnings
+            if key.startswith("cfg(") and isinstance(section, dict):
+                tables.setdefault(key, []).append((path, section))
+    return sorted(tables.items())
 
 
 def _for_host(env: Mapping[str, str], what: str) -> str:
@@ -120,6 +142,14 @@ def _flags(value) -> list[str]:
     if isinstance(value, str):
         return value.split()
     return [str(f) for f in value] if isinstance(value, list) else []
+
+
+@cache
+def _host_cfg(flags: tuple[str, ...]) -> frozenset[str]:
+    """What `cfg(...)` keys are evaluated against: rustc's cfg for the host
+    with these flags (a bad flag is cargo's to report: nothing holds)."""
+    p = subprocess.run(["rustc", "--print=cfg", *flags], capture_output=True, text=True)
+    return frozenset(p.stdout.splitlines()) if p.returncode == 0 else frozenset()
 
 
 @cache

@@ -15,6 +15,7 @@ import pytest
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
 from engine import linkshim
 from engine.cargo_config import user_config
+from engine.cfg_expr import matches
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
@@ -322,7 +323,7 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     assert "larger(pair) = 11" in run_exe(exe)
 
 
-@pytest.mark.parametrize("source", ["cargo config", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"])
+@pytest.mark.parametrize("source", ["cargo config", "cargo config cfg table", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"])
 def test_the_users_rustflags_are_kept(rust_ws, pool, monkeypatch, source):
     """thinwatch adds its flags to those the user's cargo would pass, from
     whichever source cargo would take them."""
@@ -332,6 +333,10 @@ def test_the_users_rustflags_are_kept(rust_ws, pool, monkeypatch, source):
     if source == "cargo config":          # in a directory above the workspace, as cargo finds it
         (rust_ws.parent / ".cargo").mkdir()
         (rust_ws.parent / ".cargo/config.toml").write_text('[build]\nrustflags = ["--cfg", "thinwatch_flag"]\n')
+    elif source == "cargo config cfg table":
+        (rust_ws / ".cargo").mkdir()
+        (rust_ws / ".cargo/config.toml").write_text(
+            "[target.'cfg(unix)']\nrustflags = ['--cfg', 'thinwatch_flag']\n[target.'cfg(windows)']\nrustflags = ['--cfg', 'x']\n")
     elif source == "CARGO_ENCODED_RUSTFLAGS":
         monkeypatch.setenv(source, "--cfg\x1fthinwatch_flag")
     else:
@@ -340,13 +345,35 @@ def test_the_users_rustflags_are_kept(rust_ws, pool, monkeypatch, source):
     assert "flag = true" in run_exe(rust_ws / ".thinwatch/out/app")
 
 
-def test_target_cfg_rustflags_are_named_as_not_applied(tmp_path):
+@pytest.mark.parametrize("key, holds", [
+    ('cfg(unix)', True), ('cfg(windows)', False), ('cfg( target_os = "linux" )', True),
+    ('cfg(target_os="macos")', False), ('cfg(all())', True), ('cfg(any())', False),
+    ('cfg(not(any(windows, target_os = "macos")))', True), ('cfg(all(unix, feature = "x"))', False),
+    ('cfg(true)', True), ('cfg(not(false))', True), ('cfg(any(windows, unix,))', True),
+    ('cfg(unix, windows)', False), ('cfg(not(unix, windows))', False), ('cfg(target_os = linux)', False),
+    ('cfg(all(unix)', False), ('cfg(unix) ', True), ('cfg(r#unix)', True), ('cfg(un ix)', False),
+])
+def test_cfg_expressions(key, holds):
+    """Malformed keys (the second half) hold nowhere: cargo reports them."""
+    assert matches(key, frozenset({"unix", 'target_os="linux"', "debug_assertions"})) is holds
+
+
+def test_target_cfg_tables_apply_where_their_expression_holds(tmp_path):
+    """As cargo: the holding `cfg` tables' flags join the host triple's and
+    replace `build.rustflags`; a holding table's linker is used."""
     (tmp_path / ".cargo").mkdir()
     (tmp_path / ".cargo/config.toml").write_text(
-        "[build]\nrustflags = ['-Cdebuginfo=1']\n[target.'cfg(unix)']\nrustflags = ['-Ctarget-cpu=native']\n")
-    flags, _, warnings = user_config(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
-    assert flags == ["-Cdebuginfo=1"]
-    assert len(warnings) == 1 and "target.'cfg(unix)'" in warnings[0]
+        "[build]\nrustflags = ['-Cdebuginfo=1']\n"
+        "[target.'cfg(windows)']\nrustflags = ['--cfg', 'never']\nlinker = 'link.exe'\n"
+        "[target.'cfg(all(unix, target_pointer_width = \"64\", not(debug_assertions = \"x\"),))']\n"
+        "rustflags = ['--cfg', 'second']\nlinker = 'tools/mycc'\n"
+        "[target.'cfg(any(target_os = \"linux\", target_os = \"macos\"))']\nrustflags = ['--cfg', 'first']\n")
+    flags, linker = user_config(tmp_path, {"CARGO_HOME": str(tmp_path / "home")})
+    assert flags == ["--cfg", "second", "--cfg", "first"]       # in the order of their keys
+    assert linker == str(tmp_path / "tools/mycc")
+    # Flags from the environment win over every table, but a cfg table's linker still applies.
+    flags, linker = user_config(tmp_path, {"CARGO_HOME": str(tmp_path / "home"), "RUSTFLAGS": "-Copt-level=1"})
+    assert flags == ["-Copt-level=1"] and linker == str(tmp_path / "tools/mycc")
 
 
 @pytest.mark.parametrize("source", ["cargo config", "rustflags"])
