@@ -85,7 +85,7 @@ class CargoProject(Project):
     # Unless the settings name a level, the backends run at the one rustc asks
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
-    linker: str = ""                 # the user's linker driver ("" = rustc's default, cc), once known
+    linker: str = ""                 # the user's linker driver ("" = rustc's default, cc, never $CC), once known
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -259,7 +259,7 @@ class CargoProject(Project):
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
-                    int(levels[-1]) if levels else None, self.linker)
+                    int(levels[-1]) if levels else None, self.linker or "cc")      # rustc's, not $CC
 
 
 def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:

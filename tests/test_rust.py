@@ -396,3 +396,15 @@ def test_the_users_linker_links(rust_ws, pool, monkeypatch, source):
     assert build(rust_ws, pool).finished.ok
     assert str(rust_ws / ".thinwatch/out/.app.tmp") in log.read_text()
     assert run_exe(rust_ws / ".thinwatch/out/app")
+
+
+def test_cc_does_not_choose_the_linker_of_a_rust_executable(rust_ws, pool, monkeypatch):
+    """rustc links with `cc` whatever $CC says; so does thinwatch."""
+    log = rust_ws.parent / "cc.log"
+    fake = rust_ws.parent / "fakecc"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\nexec cc "$@"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("CC", str(fake))
+    assert build(rust_ws, pool).finished.ok
+    assert not log.exists()
+    assert run_exe(rust_ws / ".thinwatch/out/app")
