@@ -15,7 +15,9 @@ captures the link in `$THINWATCH_CAPTURE/<unit>/`:
              the output, and in rustc's temporary directory below it, which
              rustc deletes after the link): codegen units, rlibs, symbols.o
 
-and leaves a placeholder where cargo expects the executable. After cargo
+and leaves a placeholder where cargo expects the executable. (A line rustc
+had to pass as an `@file`, longer than exec allows, is not captured: that
+link fails with the reason.) After cargo
 exits, `read_capture` turns a capture into a link line whose bitcode inputs
 (loose, or members of the rlibs) are files thinwatch's build reads.
 """
@@ -37,6 +39,14 @@ SHIM = r"""#!/bin/sh
 if [ "$CARGO_PRIMARY_PACKAGE" != 1 ] || [ "$CARGO_CRATE_NAME" = build_script_build ] || [ -z "$THINWATCH_CAPTURE" ]; then
     exec "${THINWATCH_LINKER:-cc}" "$@"
 fi
+# rustc hands over a line too long to exec (E2BIG) as `@file`; a capture
+# cannot be made from one, so that link fails with a reason, never silently.
+case $#:$1 in
+    1:@*)
+        grep -qx -- -shared "${1#@}" 2>/dev/null && exec "${THINWATCH_LINKER:-cc}" "$1"
+        echo "thinwatch: rustc passed the link of $CARGO_CRATE_NAME in an argument file ($1), as its line is longer than the system allows; thinwatch cannot take over such a link (build this crate with cargo alone)" >&2
+        exit 1 ;;
+esac
 out= prev= kind=
 for a do
     [ "$prev" = -o ] && out=$a

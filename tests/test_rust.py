@@ -281,6 +281,31 @@ def test_links_thinwatch_does_not_own_go_to_the_real_linker(tmp_path, pool):
     assert [p.name for p in (ws / ".thinwatch" / "links").iterdir()] == ["bin"]
 
 
+def test_a_link_line_in_an_argument_file_fails_with_its_reason(tmp_path):
+    """rustc falls back to `@file` when a link line is too long to exec. The
+    shim cannot capture such a link: it fails, saying why (cargo shows it),
+    instead of handing the binary to lld unseen. A dylib's link still goes
+    to the linker, with the file."""
+    shim = tmp_path / "linker-shim"
+    shim.write_text(linkshim.SHIM)
+    shim.chmod(0o755)
+    log = tmp_path / "linker.log"
+    linker = tmp_path / "linker"
+    linker.write_text(f'#!/bin/sh\nprintf "%s\\n" "$@" > {log}\n')
+    linker.chmod(0o755)
+    env = {**os.environ, "CARGO_PRIMARY_PACKAGE": "1", "CARGO_CRATE_NAME": "big",
+           "THINWATCH_CAPTURE": str(tmp_path / "links"), "THINWATCH_LINKER": str(linker)}
+    args = tmp_path / "rustcAbCdEf" / "linker-arguments"
+    args.parent.mkdir()
+    args.write_text(f"-m64\n{tmp_path}/deps/big-1234.big.abc-cgu.0.rcgu.o\n-o\n{tmp_path}/deps/big-1234\n")
+    p = subprocess.run([str(shim), f"@{args}"], env=env, capture_output=True, text=True)
+    assert p.returncode == 1 and "thinwatch cannot take over" in p.stderr and "big" in p.stderr
+    assert not log.exists() and not (tmp_path / "links").exists()
+    args.write_text(f"-shared\n-o\n{tmp_path}/deps/libmac-1234.so\n")
+    assert subprocess.run([str(shim), f"@{args}"], env=env).returncode == 0
+    assert log.read_text() == f"@{args}\n"
+
+
 def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     """In watch mode, backends start while cargo still compiles the crates
     above an edited library, and the executable is linked from their objects
