@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PROGRAM = """
 import sys
 import engine, engine.cli, engine.watch
-code = engine.cli.main(["build", "--once", "--no-tui", sys.argv[1]])
+code = engine.cli.run(["build", "--once", "--no-tui", sys.argv[1]])
 assert code == 0, code
 loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith(("textual.", "tui")))
 assert not loaded, loaded
