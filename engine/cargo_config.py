@@ -84,9 +84,9 @@ def _program(config: Path, value: str) -> str:
 
 def _host_table(table: dict) -> dict:
     """`target.<host>` of one file; rustc is asked for the host only when
-    some file has target tables."""
+    some file names a target triple."""
     targets = _table(table, "target")
-    return _table(targets, _host()) if targets else {}
+    return _table(targets, _host()) if any(not key.startswith("cfg(") for key in targets) else {}
 
 
 def _cfg_tables(configs: list[tuple[Path, dict]]) -> list[tuple[str, list[tuple[Path, dict]]]]:
