@@ -10,6 +10,11 @@
   backend jobs = post-LTO objects (`<cgu>.o` work products) newly written in
   the incremental session directories (reused ones are hard links of the
   previous session's: same inode and mtime).
+
+And a reference that is not a builder: `CargoAlone`, the cargo command
+thinwatch runs (its flags, shim and environment) timed alone, without
+thinwatch around it. It is the frontend's share of every thinwatch build: no
+ThinLTO after it can make an edit faster than this.
 """
 
 from __future__ import annotations
@@ -230,3 +235,22 @@ class CargoAnchor:
         else:
             jobs = len(after - before)
         return Result(seconds, jobs, run_exe(self.exe), sha(self.exe) != old, {"peak_kib": peak})
+
+
+class CargoAlone:
+    """thinwatch's cargo command (`CargoProject.cargo_env`), in its own copy
+    of the workspace, timed as a command. Its executable is the shim's
+    placeholder: there is nothing to run."""
+
+    def __init__(self, ws: Path):
+        from engine.cargo import CargoProject
+        self.ws = Path(ws)
+        project = CargoProject.open(self.ws)
+        project.build_dir.mkdir(parents=True, exist_ok=True)
+        self.env = project.cargo_env()
+
+    def build(self) -> Result:
+        seconds, p, _ = run_build_command(["cargo", "build", "--release", "--message-format=json"], self.ws, self.env)
+        if p.returncode != 0:
+            raise RuntimeError(f"cargo alone failed:\n{p.stderr.decode()[-3000:]}")
+        return Result(seconds, None)

@@ -118,9 +118,9 @@ class CargoProject(Project):
             shim.chmod(0o755)
         return shim
 
-    def _env(self) -> dict[str, str]:
-        """cargo's environment. On the way it learns the user's linker
-        (`self.linker`), which the shim and the units' links run."""
+    def cargo_env(self) -> dict[str, str]:
+        """The environment thinwatch runs cargo in. On the way it learns the
+        user's linker (`self.linker`), which the shim and the units' links run."""
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
         # then carries whatever their source (see cargo_config.py).
@@ -144,7 +144,7 @@ class CargoProject(Project):
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         proc = await asyncio.create_subprocess_exec(
-            *cmd, "--release", "--message-format=json", cwd=self.root, env=self._env(),
+            *cmd, "--release", "--message-format=json", cwd=self.root, env=self.cargo_env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         executables = []
 
