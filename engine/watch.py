@@ -34,6 +34,10 @@ DEBOUNCE_MS = 30
 STEP_MS = 5
 REBUILD = "(rebuild requested)"    # how a requested rebuild names its trigger
 RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
+# cargo writes the lock file itself as it resolves (a new workspace, an edited
+# dependency). That write must not cancel the build running that cargo, which
+# would start again from nothing; it is built after, like any change.
+WRITTEN_BY_CARGO = {"Cargo.lock"}
 
 
 class WorkspaceFilter(watchfiles.DefaultFilter):
@@ -139,11 +143,12 @@ class Session:
     async def _watch(self) -> None:
         async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
                                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop):
-            self._pending.update(str(Path(p).relative_to(self.root)) for _, p in changes)
+            paths = {str(Path(p).relative_to(self.root)) for _, p in changes}
+            self._pending.update(paths)
             if self._build is not None and not self._build.done():
                 self._racy = True        # the running build may have read either version
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
-                    and not self.paused:
+                    and not self.paused and not paths <= WRITTEN_BY_CARGO:
                 self._build.cancel()
             if self._program is not None and not self._program.done() and not self.paused:
                 self._program.cancel()

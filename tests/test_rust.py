@@ -306,6 +306,24 @@ def test_a_link_line_in_an_argument_file_fails_with_its_reason(tmp_path):
     assert log.read_text() == f"@{args}\n"
 
 
+def test_the_lock_file_cargo_writes_does_not_cancel_its_build(rust_ws):
+    """In a workspace without Cargo.lock, cargo writes one during the first
+    build. That build goes on to the end; the lock file is built after it."""
+    from test_watch import Watcher
+    (rust_ws / "Cargo.lock").unlink()
+    w = Watcher(rust_ws)
+    try:
+        first = w.next("build-finished", timeout=120)
+        assert first["ok"] and not first["superseded"]
+        assert first["counts"]["rebuilt"] > 0
+        after = w.next("build-finished", timeout=120)
+        started = [e for e in w.seen if e["reason"] == "build-started" and e["generation"] == after["generation"]]
+        assert started[0]["trigger"] == ["Cargo.lock"]
+        assert after["ok"] and after["counts"]["rebuilt"] == after["counts"]["reimported"] == 0
+    finally:
+        w.stop()
+
+
 def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     """In watch mode, backends start while cargo still compiles the crates
     above an edited library, and the executable is linked from their objects
