@@ -1,6 +1,7 @@
 """`thinwatch` command line.
 
-Exit codes: 0 ok, 1 build failed, 2 usage or configuration error, 130 interrupted.
+Exit codes: 0 ok, 1 build failed, 2 usage or configuration error, 130
+interrupted, 141 stdout closed by its reader (as a shell reports SIGPIPE).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .watch import Session
 
 COMMANDS = ("build", "watch", "test", "clean")
 INTERRUPTED = 130
+READER_GONE = 141
 CLEANED = ("cache", "objects", "units", "links", "state.json")
 
 
@@ -55,11 +57,12 @@ def exit_code(result: BuildFinished | None) -> int:
 
 
 async def _headless(args, root: Path) -> int:
-    printer = Printer(json=args.json)
+    me = asyncio.current_task()
+    # Whoever reads the lines is gone: stop as on an interrupt; nobody is told.
+    printer = Printer(json=args.json, on_closed=me.cancel)
     session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test",
                       wait=args.wait)
     loop = asyncio.get_running_loop()
-    me = asyncio.current_task()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, me.cancel)
     loop.add_signal_handler(signal.SIGUSR1, session.rebuild)     # what `r` is in the TUI
@@ -77,6 +80,8 @@ async def _headless(args, root: Path) -> int:
         interrupted = True
     finally:
         session.close(kill=interrupted)
+    if printer.closed:
+        return READER_GONE
     return INTERRUPTED if interrupted else exit_code(session.last)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import Callable
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
                      ModuleState, ProgramFinished)
@@ -19,16 +20,35 @@ SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "�
 
 
 class Printer:
-    def __init__(self, json: bool, stream=None):
+    def __init__(self, json: bool, stream=None, on_closed: Callable[[], None] | None = None):
         self.json = json
         self.out = stream or sys.stdout
         self.colour = (not json and self.out.isatty() and "NO_COLOR" not in os.environ)
         self.backend_llvm = ""       # said once, and again when it changes
+        self.on_closed = on_closed   # told once when the reader has gone (`| head`, a closed pipe)
+        self.closed = False
 
     def _c(self, code: str, text: str) -> str:
         return f"\x1b[{code}m{text}\x1b[0m" if self.colour else text
 
     def __call__(self, ev: Event) -> None:
+        if self.closed:
+            return
+        try:
+            self._write(ev)
+        except BrokenPipeError:
+            # Called from inside the engine, which must not meet this error
+            # (it would read as its own failure): nothing more is printed, and
+            # the front-end decides what a lost reader means.
+            self.closed = True
+            try:       # what is still buffered must not fail again at exit
+                os.dup2(os.open(os.devnull, os.O_WRONLY), self.out.fileno())
+            except (OSError, ValueError):
+                pass
+            if self.on_closed is not None:
+                self.on_closed()
+
+    def _write(self, ev: Event) -> None:
         if self.json:
             self.out.buffer.write(ev.to_json() + b"\n") if hasattr(self.out, "buffer") \
                 else self.out.write(ev.to_json().decode() + "\n")

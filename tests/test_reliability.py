@@ -103,6 +103,20 @@ def test_corrupted_cache_entries_are_discarded_and_rebuilt(ir_ws, pool, tmp_path
     assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
 
 
+def test_a_reader_that_goes_away_stops_the_build_quietly(ir_ws):
+    """`thinwatch build --json | head -1`: once nobody reads stdout, the build
+    stops as on an interrupt, without a traceback, and says so in its exit
+    status (141, as a shell reports SIGPIPE). The next build is whole."""
+    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", "2", str(ir_ws)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert orjson.loads(proc.stdout.readline())["reason"] == "build-started"
+    proc.stdout.close()
+    assert proc.wait(timeout=120) == 141
+    assert b"Traceback" not in proc.stderr.read()
+    code, events = json_build(ir_ws)
+    assert code == 0 and events[-1]["ok"]
+
+
 def test_second_process_is_refused_or_waits(ir_ws):
     w = Watcher(ir_ws)
     try:
