@@ -121,9 +121,15 @@ def run(argv: list[str] | None = None) -> int:
     gc.set_threshold(200_000, 30, 30)
     argv = list(sys.argv[1:] if argv is None else argv)
     first = next((a for a in argv if not a.startswith("-")), None)
-    if first is not None and first not in COMMANDS:
+    implied = first is not None and first not in COMMANDS
+    if implied:
         argv.insert(0, "watch")          # `thinwatch DIR` means `thinwatch watch DIR`
-    args = parser().parse_intermixed_args(argv)
+    args, extra = parser().parse_known_intermixed_args(argv)
+    if extra and implied and not any(a.startswith("-") for a in extra):
+        # `thinwatch biuld DIR`: a misspelt command, not a workspace
+        parser().error(f"unknown command {args.workspace!r} (choose from {', '.join(COMMANDS)})")
+    if extra:
+        parser().error(f"unrecognized arguments: {' '.join(extra)}")
     if args.jobs < 1:
         parser().error("-j must be at least 1")
     root = Path(args.workspace)

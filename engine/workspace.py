@@ -144,7 +144,8 @@ def load(root: Path) -> Workspace:
     try:
         data = tomllib.loads(manifest.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"no {MANIFEST} in {root}") from None
+        raise ConfigError(f"{root} is not a workspace: it has neither a {MANIFEST} (LLVM IR) "
+                          f"nor a Cargo.toml (Rust)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise ConfigError(f"{manifest}: {e}") from None
     build = _expect(data.get("build", {}), dict, "[build]")

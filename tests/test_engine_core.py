@@ -231,10 +231,21 @@ def test_json_lines_only_on_stdout(ir_ws):
 
 
 def test_config_errors_exit_2(tmp_path):
-    assert thinwatch("build", "--once", "--no-tui", str(tmp_path)).returncode == 2
+    res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
+    assert res.returncode == 2 and "neither a thinwatch.toml" in res.stdout and "nor a Cargo.toml" in res.stdout
     (tmp_path / "thinwatch.toml").write_text("[crates\n")
     res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
     assert res.returncode == 2 and "thinwatch.toml" in res.stdout + res.stderr
+
+
+def test_a_misspelt_command_is_named(ir_ws):
+    """`thinwatch DIR` means `thinwatch watch DIR`, so a misspelt command
+    followed by a workspace is said to be one (not "unrecognized DIR")."""
+    for argv in (["biuld", str(ir_ws)], ["-j", "2", "biuld", str(ir_ws)]):
+        res = thinwatch(*argv)
+        assert res.returncode == 2 and "unknown command 'biuld'" in res.stderr, res.stderr
+    res = thinwatch("build", "--once", str(ir_ws), "extra")
+    assert res.returncode == 2 and "unrecognized arguments: extra" in res.stderr
 
 
 def test_unknown_target_fails_before_any_module(ir_ws):
