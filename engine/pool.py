@@ -93,4 +93,7 @@ class TaskPool:
         self._starting.join()                 # else a worker could start after the kill
         for proc in list(getattr(self._executor, "_processes", {}).values()):
             proc.kill()
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        # With the workers gone this returns at once, and it releases the
+        # queues' semaphores now: the process may end without a teardown
+        # (cli.main), and multiprocessing's tracker would report them leaked.
+        self._executor.shutdown(wait=True, cancel_futures=True)

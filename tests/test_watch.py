@@ -221,6 +221,8 @@ def test_sigint_during_build_exits_130_without_orphans(tmp_path, watcher):
     assert time.monotonic() - sent < 2
     time.sleep(0.3)
     assert not [k for k in kids if _alive(k)]
+    said = b"".join(w.stderr).decode()          # nothing left over to complain about either
+    assert "Traceback" not in said and "leaked" not in said, said
 
 
 def test_manifest_error_is_reported_and_watch_continues(ir_ws, watcher):
