@@ -73,6 +73,13 @@ class Diagnostic(Event):
             loc += f":{self.line}" + (f":{self.col}" if self.col else "")
         return loc
 
+    def parts(self) -> tuple[str, str]:
+        """(`level: `, `place: message`) as a line shows them; the level is
+        left out when the message, as rustc renders it, starts with it."""
+        loc = self.location()
+        said = self.message.startswith((f"{self.level}:", f"{self.level}["))
+        return "" if said else f"{self.level}: ", (f"{loc}: " if loc else "") + self.message
+
 
 @dataclass
 class LinkFinished(Event):

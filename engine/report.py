@@ -68,8 +68,8 @@ class Printer:
             return f"  {self._c(COLOURS[ev.state], f'{sym} {ev.state:<10}')} {ev.module}" + \
                 (f"  ({why})" if why else "")
         if isinstance(ev, Diagnostic):
-            loc = ev.location()
-            return self._c("31", f"{ev.level}: ") + (f"{loc}: " if loc else "") + ev.message
+            level, said = ev.parts()
+            return (self._c("31", level) if level else "") + said
         if isinstance(ev, LinkFinished) and ev.early:
             return f"  linked {ev.output} while cargo ran"
         if isinstance(ev, LinkFinished) and not ev.skipped:

@@ -238,6 +238,16 @@ def test_config_errors_exit_2(tmp_path):
     assert res.returncode == 2 and "thinwatch.toml" in res.stdout + res.stderr
 
 
+def test_a_diagnostic_says_its_level_once():
+    from engine.events import Diagnostic
+    rustc = Diagnostic(1, "warning", "warning: unused variable: `x`\n --> src/a.rs:3:9", file="src/a.rs", line=3, col=9)
+    assert "".join(rustc.parts()) == "src/a.rs:3:9: warning: unused variable: `x`\n --> src/a.rs:3:9"
+    coded = Diagnostic(1, "error", "error[E0463]: can't find crate for `std`", file="src/lib.rs", line=1)
+    assert "".join(coded.parts()) == "src/lib.rs:1: error[E0463]: can't find crate for `std`"
+    ours = Diagnostic(1, "error", "cargo failed: could not compile `x`")
+    assert ours.parts() == ("error: ", "cargo failed: could not compile `x`")
+
+
 def test_a_misspelt_command_is_named(ir_ws):
     """`thinwatch DIR` means `thinwatch watch DIR`, so a misspelt command
     followed by a workspace is said to be one (not "unrecognized DIR")."""

@@ -140,8 +140,7 @@ class Model:
                     row.backend_s = row.last_backend_s = ev.seconds
                 dirty.add(ev.module)
         elif isinstance(ev, Diagnostic):
-            loc = ev.location()
-            self._log(ev.level, f"{ev.level}: " + (f"{loc}: " if loc else "") + ev.message)
+            self._log(ev.level, "".join(ev.parts()))
         elif isinstance(ev, LinkFinished):
             self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
                       "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
