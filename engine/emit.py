@@ -13,9 +13,14 @@ from .summary import summarize
 PARSE_ERROR = re.compile(r"<string>:(\d+):(\d+): error: (.*)")
 
 
-def _header(opts: dict, text: str) -> tuple[str, int]:
-    """Lines to put in front of a `.ll` that names no target (the build's)."""
+def _header(opts: dict, text: str, name: str) -> tuple[str, int]:
+    """Lines to put in front of a `.ll` that names no target (the build's) or
+    no source file (its module id, which its object's symbol table and the
+    linker's messages then show instead of `<string>`)."""
     lines = []
+    if not re.search(r"^source_filename\s*=", text, re.M):
+        spelt = "".join(chr(b) if 0x20 <= b < 0x7F and b not in b'"\\' else f"\\{b:02X}" for b in name.encode())
+        lines.append(f'source_filename = "{spelt}"')
     if not re.search(r"^target triple\s*=", text, re.M):
         lines.append(f'target triple = "{opts["triple"]}"')
     if not re.search(r"^target datalayout\s*=", text, re.M):
@@ -23,7 +28,7 @@ def _header(opts: dict, text: str) -> tuple[str, int]:
     return "".join(line + "\n" for line in lines), len(lines)
 
 
-def parse_source(source: bytes, is_bitcode: bool, opts: dict):
+def parse_source(source: bytes, is_bitcode: bool, opts: dict, name: str):
     llvm = llvm_env.binding()
     ctx = llvm.create_context()
     if is_bitcode:
@@ -35,7 +40,7 @@ def parse_source(source: bytes, is_bitcode: bool, opts: dict):
         text = source.decode("utf-8")
     except UnicodeDecodeError as e:
         raise TaskFailed(f"not UTF-8 text (byte {e.start})", line=None) from None
-    header, shift = _header(opts, text)
+    header, shift = _header(opts, text, name)
     try:
         return llvm.parse_assembly(header + text, ctx)
     except RuntimeError as e:
@@ -46,7 +51,7 @@ def parse_source(source: bytes, is_bitcode: bool, opts: dict):
 
 
 def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict) -> dict:
-    mod = parse_source(source, is_bitcode, opts)
+    mod = parse_source(source, is_bitcode, opts, module_id)
     if mod.triple and mod.triple != opts["triple"]:
         raise TaskFailed(f"module targets {mod.triple!r}, the build targets {opts['triple']!r}")
     if mod.data_layout and mod.data_layout != opts["datalayout"]:

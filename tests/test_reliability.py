@@ -117,6 +117,29 @@ def test_a_reader_that_goes_away_stops_the_build_quietly(ir_ws):
     assert code == 0 and events[-1]["ok"]
 
 
+def test_a_failed_link_names_the_symbol_and_keeps_the_last_executable(ir_ws):
+    """The linker's own message reaches the user, naming the module whose
+    object needs the symbol (its id, for a `.ll` without `source_filename`);
+    the last good executable stays; the fixed source links again."""
+    assert json_build(ir_ws)[0] == 0
+    exe = ir_ws / ".thinwatch/out/sample"
+    good_exe = exe.read_bytes()
+    shapes = ir_ws / "app/shapes.ll"
+    good = shapes.read_text()
+    assert "source_filename" not in good
+    shapes.write_text(good.replace("call i32 @point_manhattan(ptr %out)", "call i32 @point_gone(ptr %out)")
+                      .replace("declare i32 @point_manhattan(ptr)", "declare i32 @point_manhattan(ptr)\n"
+                                                                    "declare i32 @point_gone(ptr)"))
+    code, events = json_build(ir_ws)
+    assert code == 1 and not events[-1]["ok"]
+    said = "\n".join(e["message"] for e in events if e["reason"] == "diagnostic")
+    assert "undefined reference to `point_gone'" in said and "app::shapes" in said and "<string>" not in said, said
+    assert exe.read_bytes() == good_exe
+    shapes.write_text(good)
+    code, events = json_build(ir_ws)
+    assert code == 0 and events[-1]["ok"] and exe.read_bytes() == good_exe
+
+
 def test_second_process_is_refused_or_waits(ir_ws):
     w = Watcher(ir_ws)
     try:
