@@ -77,6 +77,13 @@ class Cache:
         self.written += 1
 
 
+def place(path: Path, data: bytes) -> None:
+    """`atomic_write`, making the directory first: for files outside the cache
+    (objects, captured natives), whose directories come and go with units."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, data)
+
+
 def atomic_write(path: Path, data: bytes, mode: int = 0o600) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:

@@ -26,7 +26,7 @@ from typing import Callable
 import orjson
 
 from . import files
-from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, atomic_write
+from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
 from .cargo_config import SEPARATOR, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
@@ -265,6 +265,5 @@ class CargoProject(Project):
 def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:
     path = directory / (digest + suffix)
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        atomic_write(path, data)
+        place(path, data)
     return str(path)

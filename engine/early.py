@@ -29,7 +29,7 @@ from pathlib import Path
 
 from . import keys, record
 from .build import Build, Emitted
-from .cache import atomic_write
+from .cache import place
 from .errors import ConfigError
 from .link import LinkFailed, inputs_key, link as link_executable
 from .linkshim import keep_members
@@ -156,8 +156,7 @@ class Early:
                 if data is None:
                     return None
                 path = self.links_dir / name / "objects" / path.name
-                path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write(path, data)
+                place(path, data)
             out.append(path)
         return out
 

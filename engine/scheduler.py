@@ -18,7 +18,7 @@ from typing import Callable
 from . import files, keys, record
 from .build import Build, Memory, emit_options
 from .early import Early, LastLink
-from .cache import atomic_write
+from .cache import place
 from .errors import ConfigError, TaskFailed
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
 from .link import LinkFailed, inputs_key, link
@@ -179,7 +179,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             b.backend_seconds[mid] = early_seconds
         if not fresh:
             try:
-                await asyncio.to_thread(_materialize, path, obj)
+                await asyncio.to_thread(place, path, obj)
             except OSError as e:
                 b.fail(em.source, f"cannot write {path.name}: {e.strerror or e}")
                 return
@@ -217,11 +217,6 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     if output is not None and last is not None:
         last.unit = unit
     return output
-
-
-def _materialize(path: Path, obj: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, obj)
 
 
 async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
