@@ -147,7 +147,7 @@ class Early:
         """Each module's object as a file, in the order the build links them:
         the last build's where its record vouches for the same object, else
         one from the cache."""
-        last = record.load(unit.state_dir).modules
+        last = record.load(unit.state_dir, self.b.memory.records).modules
         out = []
         for mid in sorted(digests):
             path = unit.object(mid)
