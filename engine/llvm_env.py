@@ -37,6 +37,8 @@ def init() -> None:
     if not _ready:
         binding().initialize_native_target()
         binding().initialize_native_asmprinter()
+        # Without the asm parser LLVM aborts on inline and module-level assembly.
+        binding().initialize_native_asmparser()
         _ready = True
 
 

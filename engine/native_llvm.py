@@ -229,7 +229,9 @@ class _Library:
             if target_name is None:
                 raise TaskFailed(f"no LLVM target known for {triple!r}")
             if target_name not in self.initialised:
-                for part in ("TargetInfo", "Target", "TargetMC", "AsmPrinter"):
+                # The asm parser too: without it LLVM aborts on inline and
+                # module-level assembly (Rust's `asm!`, `global_asm!`).
+                for part in ("TargetInfo", "Target", "TargetMC", "AsmPrinter", "AsmParser"):
                     getattr(self.lib, f"LLVMInitialize{target_name}{part}")()
                 self.initialised.add(target_name)
             target, err = ctypes.c_void_p(), ctypes.c_void_p()
