@@ -209,18 +209,21 @@ class CargoProject(Project):
         return found
 
     def _unit(self, cap: Capture) -> Unit:
-        modules, captured, natives = [], [], []
+        modules, captured, natives, archives = [], [], [], []
         for item in cap.argv:
             if isinstance(item, dict) and "bitcode" in item:
                 modules.extend(ModuleSource(mid, crate, Path(path), True) for mid, crate, path in item["bitcode"])
+                if "archive" in item:
+                    archives.append(Path(item["archive"]))
             elif isinstance(item, dict):
                 captured.append(Path(item["native"]))
             elif item.endswith((".rlib", ".a", ".o")) and Path(item).is_file():
                 natives.append(Path(item))
         contents = [path.read_bytes() for path in captured]
         digests = [hashlib.sha256(data).hexdigest() for data in contents]
+        archive_digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in archives]
         preserve = {"main"} | undefined_symbols(
-            list(zip(captured, digests)) + [(path, None) for path in natives])
+            list(zip(captured + archives, digests + archive_digests)) + [(path, None) for path in natives])
         state_dir = self.build_dir / "units" / cap.unit
         # The link reads the captured natives from copies named by content,
         # which the shim's next capture cannot change under a link that
@@ -243,18 +246,21 @@ class CargoProject(Project):
                     if not placed:
                         args.extend(map(str, objects))
                         placed = True
+                    if "archive" in item:            # where the rlib was, so archive order holds
+                        args.append(item["archive"])
                 elif isinstance(item, dict):
                     args.append(kept[item["native"]])
                 else:
                     args.append(item)
             return args
 
-        natives_digest = hashlib.sha256(b"".join(contents)).hexdigest()
+        natives_digest = hashlib.sha256(b"".join(contents) + "".join(archive_digests).encode()).hexdigest()
         # rustc's per-link temporary directory has a new name every time; it is
         # gone after the link, so its name cannot change the result. Codegen
         # unit file names carry a session suffix; their content is in the
         # objects' digests already.
-        line = orjson.dumps(["<bitcode>" if isinstance(a, dict) and "bitcode" in a else a
+        line = orjson.dumps([("<bitcode+archive>" if "archive" in a else "<bitcode>")
+                             if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]

@@ -19,12 +19,18 @@ and leaves a placeholder where cargo expects the executable. (A line rustc
 had to pass as an `@file`, longer than exec allows, is not captured: that
 link fails with the reason.) After cargo
 exits, `read_capture` turns a capture into a link line whose bitcode inputs
-(loose, or members of the rlibs) are files thinwatch's build reads.
+(loose, or members of the rlibs) are files thinwatch's build reads. An rlib
+may also hold native objects (C a build script compiled with the `cc`
+crate, which rustc bundles into the rlib): those stay in the line where the
+rlib was, as an archive of just them, so the linker takes what it needs from
+them with the archive semantics the rlib had.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -112,8 +118,9 @@ def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str]]:
 @dataclass
 class Capture:
     """One captured link: `argv` holds rustc's arguments, with each bitcode
-    input replaced by {"bitcode": [(module id, crate, path), ...]} and each
-    deleted-after-link native input by {"native": path}."""
+    input replaced by {"bitcode": [(module id, crate, path), ...]} (plus
+    "archive": the path of an archive of its native members, if it has any)
+    and each deleted-after-link native input by {"native": path}."""
     unit: str
     out: Path
     argv: list
@@ -122,6 +129,10 @@ class Capture:
 
 def is_bitcode(data: bytes) -> bool:
     return data[:4] in BITCODE_MAGIC
+
+
+def is_native_object(data: bytes) -> bool:
+    return data[:4] == b"\x7fELF"
 
 
 def ar_members(data: bytes) -> list[tuple[str, bytes]]:
@@ -164,24 +175,58 @@ def read_capture(dest: Path) -> Capture | None:
         ours = parent == out_dir or os.path.dirname(parent) == out_dir      # as the shim decides
         if arg.startswith("-") or not ours or not copy.is_file():
             line.append(arg)
-        elif units := read.bitcode(copy, lambda data: _bitcode_units(members, copy.name, data)):
-            line.append({"bitcode": units})
+        elif item := read.item(copy, lambda data: _split_input(members, copy.name, data)):
+            line.append(item)
         elif os.path.basename(parent).startswith("rustc"):   # rustc's temporary dir: symbols.o
             line.append({"native": str(copy)})
         else:
             line.append(arg)
     read.save()
-    kept = {Path(path).name for item in line if isinstance(item, dict) for _, _, path in item.get("bitcode", ())}
+    kept = {Path(path).name for item in line if isinstance(item, dict) for path in _files(item)}
     for stale in set(os.listdir(members)) - kept:
         (members / stale).unlink(missing_ok=True)
     return Capture(dest.name, Path(out), line, dest)
 
 
-def _bitcode_units(members: Path, name: str, data: bytes) -> list[tuple[str, str, str]]:
-    """The codegen units an input holds: itself if it is bitcode, an rlib's bitcode members."""
+def _split_input(members: Path, name: str, data: bytes) -> dict:
+    """What thinwatch links in place of an input: its codegen units (itself
+    if it is bitcode, an rlib's bitcode members) and, for an rlib that has
+    native members too, an archive of those; {} for an input without bitcode,
+    which is linked as it is."""
     if is_bitcode(data):
-        return [keep_module(members, name, data)]
-    return keep_members(members, data) if name.endswith(".rlib") else []
+        return {"bitcode": [keep_module(members, name, data)]}
+    if not name.endswith(".rlib"):
+        return {}
+    contents = ar_members(data)
+    units = [keep_module(members, member, body) for member, body in contents if is_bitcode(body)]
+    # `lib.rmeta` is an object too, holding only the crate's metadata, which
+    # the linker never takes (it defines no symbol) and rustc rewrites on
+    # every build.
+    natives = [(member, body) for member, body in contents if is_native_object(body) and member != "lib.rmeta"]
+    if not units:
+        return {}
+    if not natives:
+        return {"bitcode": units}
+    return {"bitcode": units, "archive": str(native_archive(members / (name + ".native.a"), natives))}
+
+
+def native_archive(path: Path, objects: list[tuple[str, bytes]]) -> Path:
+    """An archive (with its symbol index, which GNU ld needs) of these
+    objects, by `ar` in deterministic mode, rewritten only when it changes."""
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        names = []
+        for i, (member, body) in enumerate(objects):      # member names may repeat
+            (Path(tmp) / str(i)).mkdir()
+            names.append(Path(tmp) / str(i) / os.path.basename(member))
+            names[-1].write_bytes(body)
+        made = Path(tmp) / "out.a"
+        subprocess.run(["ar", "qcsD", str(made), *map(str, names)], check=True, capture_output=True)
+        return write_if_changed(path, made.read_bytes())
+
+
+def _files(item: dict) -> list[str]:
+    """The files `_split_input` wrote for an input."""
+    return [path for _, _, path in item.get("bitcode", ())] + ([item["archive"]] if "archive" in item else [])
 
 
 class _Reads:
@@ -201,19 +246,21 @@ class _Reads:
             self.known = {}
         self.now: dict[str, dict] = {}
 
-    def bitcode(self, copy: Path, units_of) -> list[tuple[str, str, str]]:
+    def item(self, copy: Path, split) -> dict:
         # Not files.stamp: the shim's hard link to an input changes its ctime
         # at every capture. Size, mtime and inode do not change without a write.
         st, read_at = copy.stat(), time.time()
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
         prior = self.known.get(copy.name)
         if (prior is not None and prior["stamp"] == stamp and files.vouches(stamp, read_at)
-                and all(os.path.exists(path) for _, _, path in prior["units"])):
-            units = [tuple(u) for u in prior["units"]]
+                and "item" in prior and all(os.path.exists(path) for path in _files(prior["item"]))):
+            item = prior["item"]
+            if "bitcode" in item:
+                item["bitcode"] = [tuple(u) for u in item["bitcode"]]
         else:
-            units = units_of(copy.read_bytes())
-        self.now[copy.name] = {"stamp": stamp, "units": [list(u) for u in units]}
-        return units
+            item = split(copy.read_bytes())
+        self.now[copy.name] = {"stamp": stamp, "item": item}
+        return item
 
     def save(self) -> None:
         if self.now != self.known:

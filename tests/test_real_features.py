@@ -72,3 +72,58 @@ def test_inline_and_module_assembly_compile_in_either_backend_llvm(tmp_path, llv
                  manifest=f'\n[package.metadata.thinwatch]\nllvm = "{llvm}"\n')
     thinwatch_build(ws)
     assert run_exe(ws / ".thinwatch" / "out" / "prog") == cargo_run(ws, tmp_path).stdout == "42 42\n"
+
+
+C_LIBRARY = {
+    "Cargo.toml": '[workspace]\nmembers = ["mixer", "app"]\nresolver = "2"\n',
+    # What the `cc` crate does, without the registry: compile, archive, and
+    # ask rustc to bundle the archive into the rlib.
+    "mixer/build.rs": """\
+use std::{env, path::PathBuf, process::Command};
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let obj = out.join("cmix.o");
+    assert!(Command::new("cc").args(["-c", "-O2", "-fPIC", "cmix.c", "-o"]).arg(&obj).status().unwrap().success());
+    assert!(Command::new("ar").arg("crs").arg(out.join("libcmix.a")).arg(&obj).status().unwrap().success());
+    println!("cargo:rustc-link-search=native={}", out.display());
+    println!("cargo:rustc-link-lib=static=cmix");
+    println!("cargo:rerun-if-changed=cmix.c");
+}
+""",
+    # It calls back into Rust: the symbol it needs must stay external.
+    "mixer/cmix.c": "unsigned long rust_bias(void);\n"
+                    "unsigned long c_mix(unsigned long a, unsigned long b) { return (a * 31u) ^ (b + rust_bias()); }\n",
+    "mixer/src/lib.rs": """\
+extern "C" { fn c_mix(a: u64, b: u64) -> u64; }
+#[no_mangle]
+pub extern "C" fn rust_bias() -> u64 { 7 }
+pub fn mix(a: u64, b: u64) -> u64 { unsafe { c_mix(a, b) } }
+""",
+    "app/Cargo.toml": '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n'
+                      '[dependencies]\nmixer = { path = "../mixer" }\n',
+    "app/src/main.rs": 'fn main() { println!("{}", mixer::mix(5, 6)); }\n',
+}
+
+
+def workspace(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "mixer" / "Cargo.toml").write_text('[package]\nname = "mixer"\nversion = "0.1.0"\nedition = "2021"\n')
+    return root
+
+
+def test_c_objects_in_an_rlib_reach_the_link_and_its_key(tmp_path):
+    ws = workspace(tmp_path / "c", C_LIBRARY)
+    thinwatch_build(ws)
+    exe = ws / ".thinwatch" / "out" / "app"
+    assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 31) ^ (6 + 7)}\n"
+
+    # Only the C changed: the same bitcode, so every backend is reused, and
+    # the link must still run again with the new native member.
+    (ws / "mixer" / "cmix.c").write_text((ws / "mixer" / "cmix.c").read_text().replace("a * 31u", "a * 37u"))
+    events = thinwatch_build(ws)
+    counts = next(e["counts"] for e in events if e["reason"] == "build-finished")
+    assert counts["reused"] > 0 and counts["rebuilt"] == counts["reimported"] == 0
+    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
+    assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 37) ^ (6 + 7)}\n"
