@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -86,6 +86,10 @@ class CargoProject(Project):
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
     linker: str = ""                 # the user's linker driver ("" = rustc's default, cc, never $CC), once known
+    # cargo `--config` overrides that leave the LTO to thinwatch, and what
+    # they replace in the user's profiles, said once per session.
+    overrides: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -107,7 +111,12 @@ class CargoProject(Project):
         llvm = settings.get("llvm", "auto")
         if not isinstance(llvm, str):
             raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.llvm must be a string")
+        keep_units = settings.get("keep_codegen_units", False)
+        if not isinstance(keep_units, bool):
+            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.keep_codegen_units must be true or false")
+        overrides, replaced = lto_overrides(manifest.get("profile", {}), keep_units)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None, llvm=llvm,
+                   overrides=overrides, replaced=replaced,
                    cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
                    cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
 
@@ -143,8 +152,13 @@ class CargoProject(Project):
         `on_library` hears of every rlib as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
+        if self.replaced:
+            sink(Diagnostic(gen, "warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
+                            + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
+                              "keeps the profile's codegen-units)"))
+            self.replaced = []
         proc = await asyncio.create_subprocess_exec(
-            *cmd, "--release", "--message-format=json", cwd=self.root, env=self.cargo_env(),
+            *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=self.cargo_env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         executables = []
 
@@ -266,6 +280,40 @@ class CargoProject(Project):
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
                     int(levels[-1]) if levels else None, self.linker or "cc")      # rustc's, not $CC
+
+
+# rustc's codegen units when incremental compilation is on and no count is
+# given: what an explicit count must restore, as cargo cannot unset one.
+INCREMENTAL_CODEGEN_UNITS = 256
+
+
+def lto_overrides(profiles: dict, keep_codegen_units: bool) -> tuple[list[str], list[str]]:
+    """cargo `--config` arguments that keep rustc from doing LTO itself, for
+    the profiles `cargo build --release` and `cargo test --release` use, and
+    the settings of the manifest's profiles they replace, for people.
+
+    With `lto` set, rustc does fat or thin LTO itself even under
+    `-C linker-plugin-lto`, and thinwatch would get one module per crate;
+    `codegen-units = 1` does the same more quietly. Both are overridden where
+    the manifest sets them (a package's override included, which beats a
+    profile-wide setting), unless the settings keep the codegen units.
+    """
+    overrides, replaced = [], []
+    for name in ("release", "bench"):
+        profile = profiles.get(name, {}) if isinstance(profiles.get(name), dict) else {}
+        overrides += ["--config", f"profile.{name}.lto=false"]
+        if profile.get("lto") not in (None, False, "off"):
+            replaced.append(f"profile.{name}.lto = false (not {orjson.dumps(profile['lto']).decode()})")
+        if keep_codegen_units:
+            continue
+        scopes = [("", profile)] + [(f'package."{pkg}".', table) for pkg, table
+                                     in (profile.get("package") or {}).items() if isinstance(table, dict)]
+        for scope, table in scopes:
+            if "codegen-units" in table:
+                overrides += ["--config", f"profile.{name}.{scope}codegen-units={INCREMENTAL_CODEGEN_UNITS}"]
+                replaced.append(f"profile.{name}.{scope}codegen-units = {INCREMENTAL_CODEGEN_UNITS} "
+                                f"(incremental codegen units, not {table['codegen-units']})")
+    return overrides, replaced
 
 
 def _keep_by_content(directory: Path, suffix: str, data: bytes, digest: str) -> str:

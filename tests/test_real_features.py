@@ -127,3 +127,31 @@ def test_c_objects_in_an_rlib_reach_the_link_and_its_key(tmp_path):
     assert counts["reused"] > 0 and counts["rebuilt"] == counts["reimported"] == 0
     assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
     assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 37) ^ (6 + 7)}\n"
+
+
+LTO_PROFILE = """
+[profile.release]
+lto = true
+codegen-units = 1
+"""
+
+TWO_MODULES = """\
+mod a { #[inline(never)] pub fn f(x: u64) -> u64 { x * 3 + 1 } }
+mod b { #[inline(never)] pub fn g(x: u64) -> u64 { x ^ 0x55 } }
+fn main() { let n = std::env::args().count() as u64; println!("{}", a::f(n) + b::g(n)); }
+"""
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_profile_asking_rustc_for_lto_is_overridden_and_said(tmp_path, keep):
+    setting = "\n[package.metadata.thinwatch]\nkeep_codegen_units = true\n" if keep else ""
+    ws = package(tmp_path / "lto", {"src/main.rs": TWO_MODULES}, manifest=LTO_PROFILE + setting)
+    events = thinwatch_build(ws)
+    said = [e["message"] for e in events if e["reason"] == "diagnostic"]
+    assert len(said) == 1 and "profile.release.lto = false (not true)" in said[0]
+    assert ("codegen-units = 256" in said[0]) is not keep
+    modules = {e["module"] for e in events if e["reason"] == "module-state"}
+    # One codegen unit (and the allocator shim's) when kept; rustc's
+    # incremental partitioning makes one per Rust module and more.
+    assert len(modules) <= 2 if keep else len(modules) > 2
+    assert run_exe(ws / ".thinwatch" / "out" / "prog") == cargo_run(ws, tmp_path).stdout == "88\n"
