@@ -5,7 +5,9 @@ Implemented on a process pool (forkserver: fork is deadlock-prone next to
 threads, and llvmlite serialises every call behind one lock so threads would
 give no parallelism). A task that breaks the pool is retried alone in a
 one-off process, so that the tasks running beside it are not blamed; if it
-breaks that process too, it is the culprit and fails with WorkerCrashed.
+breaks that process too, it is the culprit and fails with WorkerCrashed,
+carrying what the process said last on its standard error: an LLVM abort
+explains itself there (`LLVM ERROR: ...`) and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -32,10 +35,18 @@ class TaskResult:
     end: float
 
 
-def _worker_init() -> None:
+def _worker_init(stderr: str | None = None) -> None:
     # Interrupts are the engine's to handle: it kills workers when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if stderr is not None:
+        fd = os.open(stderr, os.O_WRONLY | os.O_APPEND)
+        os.dup2(fd, 2)
+        os.close(fd)
     llvm_env.init()
+
+
+# What of a crashed task's standard error its diagnostic carries.
+STDERR_TAIL = 4000
 
 
 def _ready() -> None:
@@ -64,8 +75,9 @@ class TaskPool:
         for _ in range(self.jobs):
             self._executor.submit(_ready)
 
-    def _new(self, workers: int) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=_worker_init)
+    def _new(self, workers: int, stderr: str | None = None) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=_worker_init,
+                                   initargs=(stderr,))
 
     async def run(self, fn, *args) -> TaskResult:
         loop = asyncio.get_running_loop()
@@ -76,13 +88,18 @@ class TaskPool:
             if executor is self._executor:
                 self._executor = self._new(self.jobs)
                 executor.shutdown(wait=False, cancel_futures=True)
-        alone = self._new(1)
-        try:
-            return TaskResult(*await loop.run_in_executor(alone, _timed, fn, args))
-        except BrokenProcessPool:
-            raise WorkerCrashed("the worker process died (LLVM abort, signal or out of memory)") from None
-        finally:
-            alone.shutdown(wait=False, cancel_futures=True)
+        # A file, not a pipe: the worker comes from the fork server, not from
+        # this process, so it opens the file by name.
+        with tempfile.NamedTemporaryFile(prefix="thinwatch-stderr-") as stderr:
+            alone = self._new(1, stderr.name)
+            try:
+                return TaskResult(*await loop.run_in_executor(alone, _timed, fn, args))
+            except BrokenProcessPool:
+                said = stderr.read().decode("utf-8", "replace").strip()[-STDERR_TAIL:]
+                raise WorkerCrashed("the worker process died (LLVM abort, signal or out of memory)"
+                                    + (f":\n{said}" if said else "")) from None
+            finally:
+                alone.shutdown(wait=False, cancel_futures=True)
 
     def close(self) -> None:
         self._starting.join()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import orjson
 
-from .cache import atomic_write
+from .cache import place
 from .files import stamp
 
 FILE = "state.json"
@@ -57,6 +57,7 @@ def save(build_dir: Path, rec: Record, memo: dict | None = None) -> None:
     if memo is not None and path in memo and memo[path][1] == rec and memo[path][0] == stamp(path):
         return                     # the file already says exactly this
     # orjson writes dataclasses itself, ~5x faster than dataclasses.asdict.
-    atomic_write(path, orjson.dumps(rec, option=orjson.OPT_SORT_KEYS))
+    # A unit whose every module failed on its first build has no directory yet.
+    place(path, orjson.dumps(rec, option=orjson.OPT_SORT_KEYS))
     if memo is not None:
         memo[path] = (stamp(path), rec)

@@ -16,6 +16,7 @@ import orjson
 import pytest
 
 from conftest import ROOT, build, clean_outputs, edit, outputs, run_exe, thinwatch
+from engine import record
 from test_watch import Watcher, _descendants, big_workspace
 
 CRASH_MODULE = """; Reading a register that does not exist is a fatal error in LLVM's
@@ -48,6 +49,7 @@ def test_llvm_fatal_error_fails_only_its_module_and_watch_goes_on(ir_ws):
         crash.write_text(CRASH_MODULE)
         diag = w.next("diagnostic")
         assert diag["module"] == "core::crash" and "worker process died" in diag["message"]
+        assert 'invalid register "not_a_register"' in diag["message"]     # LLVM's own words
         done = w.next("build-finished")
         assert not done["ok"] and done["counts"]["failed"] == 1
         assert run_exe(ir_ws / ".thinwatch/out/sample") == good
@@ -282,3 +284,12 @@ def test_cache_is_private_and_never_executable(ir_ws, pool):
             assert mode & 0o077 == 0, p
         else:
             assert mode == 0o600, p
+
+
+def test_a_unit_whose_every_module_failed_still_records_its_build(tmp_path):
+    # Its objects directory was never made: the record must not fail on
+    # that with a second, misleading "cannot write the build directory".
+    state_dir = tmp_path / "units" / "app"
+    rec = record.Record(link_inputs="none yet")
+    record.save(state_dir, rec)
+    assert record.load(state_dir) == rec
