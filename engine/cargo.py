@@ -226,7 +226,8 @@ class CargoProject(Project):
         modules, captured, natives, archives = [], [], [], []
         for item in cap.argv:
             if isinstance(item, dict) and "bitcode" in item:
-                modules.extend(ModuleSource(mid, crate, Path(path), True) for mid, crate, path in item["bitcode"])
+                modules.extend(ModuleSource(mid, crate, Path(path), True, origin=instance)
+                               for mid, crate, path, instance in item["bitcode"])
                 if "archive" in item:
                     archives.append(Path(item["archive"]))
             elif isinstance(item, dict):

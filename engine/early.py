@@ -7,7 +7,10 @@ that crate's in the last thin link of every unit that uses it, and the
 backend jobs this changes start at once, on the workers cargo leaves idle.
 
 That is a guess about the final link (that the other crates' bitcode and the
-preserve set stay as they were), and nothing trusts it. An early job is an
+preserve set stay as they were), and nothing trusts it. A guess can be
+wrong (an edited generic or inline function changes the crates above too),
+so a build starts at most `JOBS_PER_WORKER` early jobs per worker: what it
+wastes is bounded by that margin, whatever the workspace's size. An early job is an
 ordinary backend job: it writes its object to the cache under its complete
 key. When cargo is done the build computes every key from what cargo
 actually produced; a key an early job produced (or is producing) takes that
@@ -35,6 +38,9 @@ from .link import LinkFailed, inputs_key, link as link_executable
 from .linkshim import keep_members
 from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource, Unit
+
+
+JOBS_PER_WORKER = 4
 
 
 @dataclass
@@ -99,7 +105,7 @@ class Early:
         members = await asyncio.to_thread(self._extract, rlib)
         if not members:
             return
-        crate = members[0].crate
+        instance = members[0].origin
         try:
             new = [em for em in await self.b.each(members, self.b.emit) if em is not None]
             await self.b.ready()
@@ -109,10 +115,11 @@ class Early:
             return
         for name, link in self.links.items():
             guess = self.guesses[name]
-            before = {mid: em.key for mid, em in guess.items() if em.source.crate == crate}
+            # By crate instance, not name: a package's binary has its library's.
+            before = {mid: em.key for mid, em in guess.items() if em.source.origin == instance}
             if not before or before == {em.source.id: em.key for em in new}:
                 continue          # not in this link, or its bitcode is what the guess has
-            linked = {mid: em for mid, em in guess.items() if em.source.crate != crate}
+            linked = {mid: em for mid, em in guess.items() if em.source.origin != instance}
             linked.update((em.source.id, em) for em in new)
             self.guesses[name] = linked
             plans = thin_link({mid: em.summary for mid, em in linked.items()}, link.preserve)
@@ -120,7 +127,8 @@ class Early:
             for mid, em in linked.items():
                 comps = keys.components(mid, em.own, plans[mid], self.b.backend_opts)
                 digests[mid] = digest = keys.key_digest(comps)
-                if digest not in self.jobs and not self.b.cache.has("obj", digest):
+                if (digest not in self.jobs and len(self.jobs) < JOBS_PER_WORKER * self.b.pool.jobs
+                        and not self.b.cache.has("obj", digest)):
                     self.jobs[digest] = asyncio.create_task(self._backend(em, plans[mid], comps, digest, linked))
             if link.unit is not None:
                 _, superseded = self._links.pop(name, ("", None))
@@ -175,8 +183,8 @@ class Early:
 
     def _write_members(self, data: bytes) -> list[ModuleSource]:
         self.members_dir.mkdir(parents=True, exist_ok=True)
-        out = [ModuleSource(mid, crate, Path(path), True)
-               for mid, crate, path in keep_members(self.members_dir, data)]
+        out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
+               for mid, crate, path, instance in keep_members(self.members_dir, data)]
         names = {src.path.name for src in out}
         for old in self.members_dir.iterdir():       # the crate's units of earlier builds
             if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:

@@ -101,16 +101,18 @@ def module_id(member: str) -> tuple[str, str]:
     return crate, f"{crate}::{cgu}"
 
 
-def keep_module(directory: Path, member: str, data: bytes) -> tuple[str, str, str]:
+def keep_module(directory: Path, member: str, data: bytes) -> tuple[str, str, str, str]:
     """Store a codegen unit under a name that stays the same across builds
     (rustc's carries a session suffix), rewritten only when its bytes change,
-    so that an unchanged unit keeps its file stamp: (id, crate, path)."""
+    so that an unchanged unit keeps its file stamp: (id, crate, path,
+    instance). The instance, `<crate>-<cargo's hash>`, tells apart crates of
+    one name: a package's library and binary, two versions of a dependency."""
     crate, mid = module_id(member)
     path = write_if_changed(directory / (mid.replace("::", ".") + ".bc"), data)
-    return mid, crate, str(path)
+    return mid, crate, str(path), member.split(".")[0]
 
 
-def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str]]:
+def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str, str]]:
     """`keep_module` for every bitcode member of an rlib (none if it has none)."""
     return [keep_module(directory, member, body) for member, body in ar_members(rlib) if is_bitcode(body)]
 
@@ -118,8 +120,9 @@ def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str]]:
 @dataclass
 class Capture:
     """One captured link: `argv` holds rustc's arguments, with each bitcode
-    input replaced by {"bitcode": [(module id, crate, path), ...]} (plus
-    "archive": the path of an archive of its native members, if it has any)
+    input replaced by {"bitcode": [(module id, crate, path, crate instance),
+    ...]} (plus "archive": the path of an archive of its native members, if
+    it has any)
     and each deleted-after-link native input by {"native": path}."""
     unit: str
     out: Path
@@ -226,7 +229,7 @@ def native_archive(path: Path, objects: list[tuple[str, bytes]]) -> Path:
 
 def _files(item: dict) -> list[str]:
     """The files `_split_input` wrote for an input."""
-    return [path for _, _, path in item.get("bitcode", ())] + ([item["archive"]] if "archive" in item else [])
+    return [path for _, _, path, _ in item.get("bitcode", ())] + ([item["archive"]] if "archive" in item else [])
 
 
 class _Reads:
@@ -238,12 +241,17 @@ class _Reads:
     what changed, not the size of the dependency tree.
     """
 
+    # What an entry says changes with `_split_input`: an older thinwatch's
+    # entries are not read.
+    FORMAT = 2
+
     def __init__(self, path: Path):
         self.path = path
         try:
-            self.known = orjson.loads(path.read_bytes())
+            saved = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
-            self.known = {}
+            saved = {}
+        self.known = saved.get("inputs", {}) if isinstance(saved, dict) and saved.get("format") == self.FORMAT else {}
         self.now: dict[str, dict] = {}
 
     def item(self, copy: Path, split) -> dict:
@@ -253,7 +261,7 @@ class _Reads:
         stamp = [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
         prior = self.known.get(copy.name)
         if (prior is not None and prior["stamp"] == stamp and files.vouches(stamp, read_at)
-                and "item" in prior and all(os.path.exists(path) for path in _files(prior["item"]))):
+                and all(os.path.exists(path) for path in _files(prior["item"]))):
             item = prior["item"]
             if "bitcode" in item:
                 item["bitcode"] = [tuple(u) for u in item["bitcode"]]
@@ -265,7 +273,7 @@ class _Reads:
     def save(self) -> None:
         if self.now != self.known:
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_bytes(orjson.dumps(self.now))
+            tmp.write_bytes(orjson.dumps({"format": self.FORMAT, "inputs": self.now}))
             tmp.replace(self.path)
 
 

@@ -45,6 +45,10 @@ class ModuleSource:
     path: Path
     is_bitcode: bool
     problem: str = ""        # why it cannot be built at all (reported as its error)
+    # Which compilation of its crate it comes from (Cargo: `<crate>-<hash>`),
+    # where crates of one name (a package's library and binary, two versions
+    # of a dependency) must be told apart.
+    origin: str = ""
 
     @property
     def display(self) -> str:

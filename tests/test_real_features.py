@@ -155,3 +155,38 @@ def test_a_profile_asking_rustc_for_lto_is_overridden_and_said(tmp_path, keep):
     # incremental partitioning makes one per Rust module and more.
     assert len(modules) <= 2 if keep else len(modules) > 2
     assert run_exe(ws / ".thinwatch" / "out" / "prog") == cargo_run(ws, tmp_path).stdout == "88\n"
+
+
+def same_name_package(root: Path) -> Path:
+    """A package whose library and binary are both crate `tool`, each in
+    several codegen units, the binary calling into every library module."""
+    lib = "".join(f"pub mod m{i} {{\n    #[inline(never)] fn helper(x: u64) -> u64 {{ x.wrapping_mul({i + 3}) ^ {i} }}\n"
+                  f"    pub fn f{i}(x: u64) -> u64 {{ helper(x) + {i} }}\n}}\n" for i in range(6))
+    main = "".join(f"mod b{i} {{ pub fn g(x: u64) -> u64 {{ tool::m{i}::f{i}(x) * 2 }} }}\n" for i in range(6))
+    main += ("fn main() { let n = std::env::args().count() as u64; println!(\"{}\", "
+             + " + ".join(f"b{i}::g(n)" for i in range(6)) + "); }\n")
+    return package(root, {"src/lib.rs": lib, "src/main.rs": main}, name="tool")
+
+
+def test_early_work_tells_a_library_from_its_packages_binary(tmp_path):
+    """Both are crate `tool`: an rlib cargo rewrote replaces the library's
+    codegen units in the guess, not the binary's, so every early job is one
+    the build needs."""
+    from test_watch import Watcher
+    ws = same_name_package(tmp_path / "same")
+    # Else cargo writes one during the first build, and builds it again.
+    subprocess.run(["cargo", "generate-lockfile", "--offline", "-q"], cwd=ws, check=True)
+    w = Watcher(ws)
+    try:
+        assert w.next("build-finished", timeout=120)["ok"]
+        for constant in ("wrapping_mul(50)", "wrapping_mul(500)"):
+            edit_at = ws / "src" / "lib.rs"
+            edit_at.write_text(edit_at.read_text().replace("wrapping_mul(5)", constant, 1)
+                               .replace("wrapping_mul(50)", constant, 1))
+            done = w.next("build-finished", timeout=120)
+            worked = done["counts"].get("rebuilt", 0) + done["counts"].get("reimported", 0)
+            assert done["ok"] and worked >= 1
+            assert done["backend_jobs"] == worked          # no early job went unused
+    finally:
+        w.stop()
+    assert run_exe(ws / ".thinwatch" / "out" / "tool") == cargo_run(ws, tmp_path, "tool").stdout
