@@ -27,7 +27,7 @@ import orjson
 
 from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
-from .cargo_artifacts import Artifact
+from .cargo_artifacts import Artifact, refusal, unusable_files
 from .cargo_config import SEPARATOR, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
@@ -81,7 +81,7 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 def _forget(exe: Path) -> None:
-    """Remove an executable and cargo's copy of it in `deps/` (a hard link)."""
+    """Remove an artifact and cargo's copy of it in `deps/` (a hard link)."""
     deps = exe.parent / "deps"
     for other in (deps.iterdir() if deps.is_dir() else ()):
         if _same(other, exe):
@@ -184,6 +184,13 @@ class CargoProject(Project):
         if proc.returncode != 0:
             text = stderr.decode("utf-8", "replace").strip().splitlines()
             sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
+            return None
+        refused = [(art, why) for art in artifacts if (why := refusal(art, self.root))]
+        for art, why in refused:
+            for path in unusable_files(art):
+                _forget(path)
+            sink(Diagnostic(gen, "error", why))
+        if refused:
             return None
         executables = [art for art in artifacts if art.executable is not None]
         captures = self._captures(executables)

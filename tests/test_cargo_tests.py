@@ -114,6 +114,25 @@ def test_binaries_are_named_as_cargo_names_them(tmp_path, pool):
     assert sorted(p.name for p in (ws / ".thinwatch" / "units").iterdir()) == units
 
 
+def test_library_crate_types_thinwatch_cannot_build_are_refused(tmp_path):
+    """A cdylib would be linked by rust-lld's own LTO, a staticlib would be
+    an archive of bitcode: the build fails naming each, and leaves neither."""
+    ws = workspace(tmp_path / "ws", {
+        "plug": {"Cargo.toml": '[lib]\ncrate-type = ["cdylib", "rlib"]\n',
+                 "src/lib.rs": "#[no_mangle]\npub extern \"C\" fn plug() -> i32 { 1 }\n"},
+        "st": {"Cargo.toml": '[lib]\ncrate-type = ["staticlib"]\n',
+               "src/lib.rs": "#[no_mangle]\npub extern \"C\" fn st() -> i32 { 2 }\n"},
+    })
+    res = thinwatch("build", "--once", "--no-tui", str(ws))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "crate `plug`" in res.stdout and "`cdylib`" in res.stdout
+    assert "crate `st`" in res.stdout and "`staticlib`" in res.stdout
+    assert "remove \"cdylib\" from `crate-type`" in res.stdout
+    release = ws / ".thinwatch" / "target" / "release"
+    assert not list(release.glob("libplug*.so")) and not list(release.glob("libst*.a"))
+    assert not list((release / "deps").glob("libplug*.so")) and not list((release / "deps").glob("libst*.a"))
+
+
 def test_test_needs_a_cargo_workspace(ir_ws):
     res = thinwatch("test", "--no-tui", str(ir_ws))
     assert res.returncode == 2 and "not a Cargo workspace" in res.stdout
