@@ -19,7 +19,7 @@ import re
 import shutil
 import subprocess
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -27,10 +27,11 @@ import orjson
 
 from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
+from .cargo_artifacts import Artifact, refusal, unusable_files
 from .cargo_config import SEPARATOR, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
-from .linkshim import SHIM, Capture, read_capture
+from .linkshim import SHIM, Capture, captured_output, read_capture
 from .programs import stop
 from .workspace import ModuleSource, Project, Unit
 
@@ -70,8 +71,17 @@ def _same(a: Path, b: Path) -> bool:
     return a.exists() and b.exists() and os.path.samefile(a, b)
 
 
+def _identity(path: Path) -> tuple[int, int] | None:
+    """A file by device and inode: the same for all its hard links."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
+
+
 def _forget(exe: Path) -> None:
-    """Remove an executable and cargo's copy of it in `deps/` (a hard link)."""
+    """Remove an artifact and cargo's copy of it in `deps/` (a hard link)."""
     deps = exe.parent / "deps"
     for other in (deps.iterdir() if deps.is_dir() else ()):
         if _same(other, exe):
@@ -90,6 +100,10 @@ class CargoProject(Project):
     # they replace in the user's profiles, said once per session.
     overrides: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
+    # What `thinwatch test` runs after the build (engine/cargo_test.py): every
+    # test harness cargo built, in its order, and the doc-tests if a library has some.
+    harnesses: list[tuple[Artifact, Unit]] = field(default_factory=list)
+    doctests: bool = False
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -160,7 +174,7 @@ class CargoProject(Project):
         proc = await asyncio.create_subprocess_exec(
             *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=self.cargo_env(),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
-        executables = []
+        artifacts = []
 
         async def messages() -> None:
             async for line in proc.stdout:
@@ -169,9 +183,8 @@ class CargoProject(Project):
                 except orjson.JSONDecodeError:
                     continue
                 if msg.get("reason") == "compiler-artifact":
-                    if msg.get("executable"):
-                        executables.append(Path(msg["executable"]))
-                    elif on_library is not None and not msg.get("fresh"):
+                    artifacts.append(Artifact.of(msg))
+                    if artifacts[-1].executable is None and on_library is not None and not msg.get("fresh"):
                         for name in msg.get("filenames", []):
                             if name.endswith(".rlib"):
                                 on_library(Path(name))
@@ -186,15 +199,29 @@ class CargoProject(Project):
             text = stderr.decode("utf-8", "replace").strip().splitlines()
             sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
             return None
+        refused = [(art, why) for art in artifacts if (why := refusal(art, self.root))]
+        for art, why in refused:
+            for path in unusable_files(art):
+                _forget(path)
+            sink(Diagnostic(gen, "error", why))
+        if refused:
+            return None
+        executables = [art for art in artifacts if art.executable is not None]
         captures = self._captures(executables)
-        lost = [exe for exe in executables if not any(_same(c.out, exe) for c in captures)]
+        lost = [art for art in executables if art.unit not in captures]
         if lost and not again:
             # cargo thinks these are up to date, but their capture is gone
             # (deleted, or written by an older shim): make it link them again.
-            for exe in lost:
-                _forget(exe)
+            for art in lost:
+                _forget(art.executable)
             return await self.prepare(sink, gen, tests, on_library, again=True)
-        units = [self._unit(c) for c in captures]
+        if lost:
+            sink(Diagnostic(gen, "error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
+                            + " without thinwatch's linker shim (is another `-C linker` set?)"))
+            return None
+        units = [self._unit(captures[art.unit]) for art in executables]
+        self.harnesses = [(art, unit) for art, unit in zip(executables, units) if art.test]
+        self.doctests = any(art.doctest and art.ours(self.root) for art in artifacts)
         self.follow_profile(units)
         return units
 
@@ -214,12 +241,21 @@ class CargoProject(Project):
                         line=span["line_start"] if span else None,
                         col=span["column_start"] if span else None))
 
-    def _captures(self, executables: list[Path]) -> list[Capture]:
-        found = []
+    def _captures(self, executables: list[Artifact]) -> dict[str, Capture]:
+        """The capture of each executable cargo reported, by unit name. The
+        shim names a capture after the file rustc linked, which cargo
+        reports (a test harness) or hard-links where it reports it (a
+        binary's `release/<name>`): the one whose file is the reported one."""
+        by_file = {}
+        for art in executables:
+            if (identity := _identity(art.executable)) is not None:
+                by_file[identity] = art
+        found = {}
         for dest in sorted(p for p in (self.build_dir / "links").glob("*") if p.is_dir()):
-            cap = read_capture(dest)
-            if cap is not None and any(_same(cap.out, exe) for exe in executables):
-                found.append(cap)
+            out = captured_output(dest)
+            art = by_file.get(_identity(out)) if out is not None else None
+            if art is not None and (cap := read_capture(dest)) is not None:
+                found[art.unit] = replace(cap, unit=art.unit)
         return found
 
     def _unit(self, cap: Capture) -> Unit:

@@ -19,8 +19,9 @@ from .errors import ConfigError
 from .lock import WorkspaceLock
 from .workspace import BUILD_DIR
 
-from .events import BuildFinished
-from .programs import run_program
+from .cargo import CargoProject
+from .cargo_test import run_tests
+from .events import BuildFinished, Diagnostic
 from .report import Printer
 from .watch import Session
 
@@ -71,7 +72,12 @@ async def _headless(args, root: Path) -> int:
         if args.command == "test":
             await session.build_once([])
             if session.last is not None and session.last.ok:
-                return await run_tests(session.last.outputs, root, printer)
+                project = session.last_build.ws
+                if not isinstance(project, CargoProject):
+                    printer(Diagnostic(session.generation, "error", f"{root} is not a Cargo workspace: "
+                                       "`thinwatch test` runs a Cargo workspace's tests"))
+                    return 2
+                return 0 if await run_tests(project, printer, session.generation) else 1
         elif args.once or args.command == "build":
             await session.build_once([])
         else:
@@ -83,18 +89,6 @@ async def _headless(args, root: Path) -> int:
     if printer.closed:
         return READER_GONE
     return INTERRUPTED if interrupted else exit_code(session.last)
-
-
-async def run_tests(outputs: list[str], root: Path, printer: Printer) -> int:
-    """Run every test binary a build produced; 0 if all pass."""
-    failed = 0
-    for exe in outputs:
-        if not Path(exe).name.startswith("test-"):
-            continue
-        result = await run_program([exe], root, "test", 0)
-        failed += not result.passed
-        printer(result)
-    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:

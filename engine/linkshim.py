@@ -8,22 +8,31 @@ libraries, anything outside the workspace's primary packages) go straight to
 the linker rustc would have run (`$THINWATCH_LINKER`, else `cc`) with rustc's
 line untouched; with `-C linker-plugin-lto` and rustc's `-fuse-ld=lld`, lld does
 their LTO itself. For a workspace executable or test harness the shim
-captures the link in `$THINWATCH_CAPTURE/<unit>/`:
+captures the link in `$THINWATCH_CAPTURE/<output file name>/`:
 
     argv     rustc's link line, NUL-separated
     files/   hard links to the inputs that cargo produced (the files next to
              the output, and in rustc's temporary directory below it, which
              rustc deletes after the link): codegen units, rlibs, symbols.o
 
-and leaves a placeholder where cargo expects the executable. (A line rustc
-had to pass as an `@file`, longer than exec allows, is not captured: that
-link fails with the reason.) After cargo
-exits, `read_capture` turns a capture into a link line whose bitcode inputs
-(loose, or members of the rlibs) are files thinwatch's build reads. An rlib
-may also hold native objects (C a build script compiled with the `cc`
-crate, which rustc bundles into the rlib): those stay in the line where the
-rlib was, as an archive of just them, so the linker takes what it needs from
-them with the archive semantics the rlib had.
+A capture is named after cargo's file name for the executable,
+`<crate>-<hash>`, which is unique per unit cargo builds: the library's and
+the binary's test harnesses of one package, a binary and an integration test
+of one name, two members' `tests/integration.rs` each get their own, and
+shims linking at the same time never write the same directory. The engine
+names the units for people from cargo's messages (`cargo_artifacts.py`).
+
+Where cargo expects the executable the shim leaves a placeholder. A
+binary's runs thinwatch's build of it (integration tests run binaries from
+there, `CARGO_BIN_EXE_<name>`); any other says where thinwatch puts it.
+(A line rustc had to pass as an `@file`, longer than exec allows, is not
+captured: that link fails with the reason.) After cargo exits,
+`read_capture` turns a capture into a link line whose bitcode inputs (loose,
+or members of the rlibs) are files thinwatch's build reads. An rlib may also
+hold native objects (C a build script compiled with the `cc` crate, which
+rustc bundles into the rlib): those stay in the line where the rlib was, as
+an archive of just them, so the linker takes what it needs from them with
+the archive semantics the rlib had.
 """
 
 from __future__ import annotations
@@ -53,19 +62,18 @@ case $#:$1 in
         echo "thinwatch: rustc passed the link of $CARGO_CRATE_NAME in an argument file ($1), as its line is longer than the system allows; thinwatch cannot take over such a link (build this crate with cargo alone)" >&2
         exit 1 ;;
 esac
-out= prev= kind=
+out= prev= harness=
 for a do
     [ "$prev" = -o ] && out=$a
     case $a in
         -shared) exec "${THINWATCH_LINKER:-cc}" "$@" ;;          # a proc-macro or other dylib, not an executable
-        */libtest-*) kind=test- ;;
+        */libtest-*) harness=1 ;;
     esac
     prev=$a
 done
 [ -n "$out" ] || exec "${THINWATCH_LINKER:-cc}" "$@"
 dir=${out%/*}
-name=${out##*/}
-dest=$THINWATCH_CAPTURE/$kind${name%-*}
+dest=$THINWATCH_CAPTURE/${out##*/}
 # No argv until files/ is complete: a capture cut short reads as missing.
 mkdir -p "$dest" && rm -rf "$dest/argv" "$dest/files" "$dest/argv.tmp" && mkdir "$dest/files" || exit 1
 printf '%s\0' "$@" > "$dest/argv.tmp" || exit 1
@@ -82,7 +90,18 @@ if [ $# -gt 0 ]; then
     ln -f -- "$@" "$dest/files/" 2>/dev/null || cp -f -- "$@" "$dest/files/" || exit 1
 fi
 mv -f -- "$dest/argv.tmp" "$dest/argv" || exit 1
-printf '#!/bin/sh\necho "built by thinwatch: run %s instead" >&2\nexit 1\n' "${THINWATCH_CAPTURE%/*}/out/$kind${name%-*}" > "$out" || exit 1
+# The placeholder where cargo expects the executable. A binary's runs
+# thinwatch's (named as cargo's): integration tests run binaries from there
+# (CARGO_BIN_EXE_<name>). Any other says where thinwatch's outputs are.
+built=$(printf '%s' "${THINWATCH_CAPTURE%/*}/out" | sed "s/'/'\\\\''/g")     # quoted for sh: ' is '\''
+{
+    echo '#!/bin/sh'
+    case $dir:$harness:$CARGO_BIN_NAME in
+        */examples:*|*:1:*|*:) ;;
+        *) printf "p='%s/%s'\n[ -x \"\$p\" ] && exec \"\$p\" \"\$@\"\n" "$built" "$CARGO_BIN_NAME" ;;
+    esac
+    printf "echo 'built by thinwatch: see %s' >&2\nexit 1\n" "$built"
+} > "$out" || exit 1
 chmod 755 "$out"
 """
 
@@ -159,6 +178,17 @@ def ar_members(data: bytes) -> list[tuple[str, bytes]]:
         else:
             out.append((name.rstrip("/"), body))
     return out
+
+
+def captured_output(dest: Path) -> Path | None:
+    """The executable a capture links, without reading its inputs; None for
+    an incomplete capture, or one an older shim named otherwise."""
+    try:
+        args = (dest / "argv").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return None
+    out = Path(args[args.index(b"-o") + 1].decode("utf-8", "surrogateescape"))
+    return out if out.name == dest.name else None
 
 
 def read_capture(dest: Path) -> Capture | None:

@@ -20,9 +20,10 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
     await proc.wait()
 
 
-async def run_program(argv: list[str], cwd: Path, kind: str, generation: int) -> ProgramFinished:
+async def run_program(argv: list[str], cwd: Path, kind: str, generation: int,
+                      env: dict[str, str] | None = None) -> ProgramFinished:
     try:
-        proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, stdin=asyncio.subprocess.DEVNULL,
+        proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.STDOUT)
     except OSError as e:
