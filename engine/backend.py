@@ -58,10 +58,10 @@ def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict
     imported = merge(mt, fragments)
     if opts["library"]:
         obj, ir = native_llvm.compile_text(opts["library"], opts["codegen"], mt.render(), opts["triple"],
-                                           opts["opt_level"], opts["pipeline"], want_ir)
+                                           opts["cpu"], opts["opt_level"], opts["pipeline"], want_ir)
         return {"object": obj, "imported": imported, "ir": ir}
     mod = llvm.parse_assembly(mt.render(), llvm.create_context())
     llvm_env.verify(mod)
-    llvm_env.optimize(mod, opts["triple"], opts["opt_level"])
-    obj = llvm_env.emit_object(mod, opts["triple"], opts["opt_level"])
+    llvm_env.optimize(mod, opts["triple"], opts["opt_level"], cpu=opts["cpu"])
+    obj = llvm_env.emit_object(mod, opts["triple"], opts["opt_level"], opts["cpu"])
     return {"object": obj, "imported": imported, "ir": str(mod) if want_ir else None}

@@ -123,7 +123,7 @@ class Build:
                 raise codegen
             self.codegen = codegen
             self.backend_opts = {"triple": self.emit_opts["triple"], "opt_level": self.ws.opt_level,
-                                 "reloc": "pic", "cpu": "", **codegen.options()}
+                                 "reloc": "pic", "cpu": self.ws.cpu, **codegen.options()}
 
     async def each(self, items, fn) -> list:
         """`fn(item)` for every item, with a bounded number in flight.

@@ -61,8 +61,9 @@ def undefined_symbols(inputs: list[tuple[Path, str | None]]) -> set[str]:
     return _undefined_cache[key]
 
 
-# rustc's LTO level for lld, e.g. `-Wl,-plugin-opt=O2,-plugin-opt=mcpu=x86-64`
+# rustc's LTO level and CPU for lld, e.g. `-Wl,-plugin-opt=O2,-plugin-opt=mcpu=x86-64`
 _PLUGIN_OPT = re.compile(r"(?:^|,)-plugin-opt=O([0-3])(?:,|$)")
+_PLUGIN_CPU = re.compile(r"(?:^|,)-plugin-opt=mcpu=([^,]+)")
 
 MESSAGE_LIMIT = 1 << 26      # one line of cargo's JSON (a long diagnostic) may be large
 
@@ -226,11 +227,15 @@ class CargoProject(Project):
         return units
 
     def follow_profile(self, units: list[Unit]) -> None:
-        """The profile's level from rustc's link lines (the units of one
-        cargo run share a profile), unless the settings name one."""
+        """The profile's level and `-C target-cpu` from rustc's link lines
+        (the units of one cargo run share them), unless the settings name a
+        level."""
         levels = {u.opt_level for u in units if u.opt_level is not None}
         if self.profile_opt_level and len(levels) == 1:
             self.opt_level = levels.pop()
+        cpus = {u.cpu for u in units if u.cpu is not None}
+        if len(cpus) == 1:
+            self.cpu = cpus.pop()
 
     def _diagnostic(self, m: dict, sink, gen: int) -> None:
         if m.get("level") not in ("error", "warning"):
@@ -315,8 +320,10 @@ class CargoProject(Project):
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
+        cpus = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_CPU.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
-                    int(levels[-1]) if levels else None, self.linker or "cc")      # rustc's, not $CC
+                    int(levels[-1]) if levels else None, self.linker or "cc",      # rustc's, not $CC
+                    cpu=cpus[-1] if cpus else None)
 
 
 # rustc's codegen units when incremental compilation is on and no count is

@@ -1,9 +1,10 @@
 """LLVM inside one process: initialisation, target machines, pipelines.
 
 Every worker initialises LLVM itself (it is per process state), and target
-machines are cached per (triple, opt level) for the life of the worker.
-Objects are emitted for the generic CPU of the triple with PIC relocations,
-so they do not depend on the machine that built them and link with `-pie`.
+machines are cached per (triple, opt level, CPU) for the life of the worker.
+Objects are emitted for the CPU the build names (Cargo: rustc's
+`-C target-cpu`, as it passes it to lld; else the triple's generic one), never
+the host's unasked, with PIC relocations: they link with `-pie`.
 """
 
 from __future__ import annotations
@@ -47,15 +48,15 @@ def host_triple() -> str:
     return binding().get_default_triple()
 
 
-def machine(triple: str, opt: int):
+def machine(triple: str, opt: int, cpu: str = ""):
     init()
-    key = (triple, opt)
+    key = (triple, opt, cpu)
     if key not in _machines:
         try:
             target = binding().Target.from_triple(triple)
         except RuntimeError as e:
             raise TaskFailed(f"unknown target {triple!r}: {e}") from None
-        _machines[key] = target.create_target_machine(opt=opt, reloc="pic", codemodel="default")
+        _machines[key] = target.create_target_machine(cpu=cpu, opt=opt, reloc="pic", codemodel="default")
     return _machines[key]
 
 
@@ -70,7 +71,7 @@ def verify(mod) -> None:
         raise TaskFailed(f"module does not verify: {str(e).strip()}") from None
 
 
-def optimize(mod, triple: str, opt: int, prelink: bool = False) -> None:
+def optimize(mod, triple: str, opt: int, prelink: bool = False, cpu: str = "") -> None:
     """Run LLVM's per-module pipeline at `opt`.
 
     The pre-link run leaves loop vectorisation and unrolling to the backend,
@@ -82,9 +83,9 @@ def optimize(mod, triple: str, opt: int, prelink: bool = False) -> None:
         pto.loop_vectorization = False
         pto.slp_vectorization = False
         pto.loop_unrolling = False
-    pb = llvm.create_pass_builder(machine(triple, opt), pto)
+    pb = llvm.create_pass_builder(machine(triple, opt, cpu), pto)
     pb.getModulePassManager().run(mod, pb)
 
 
-def emit_object(mod, triple: str, opt: int) -> bytes:
-    return machine(triple, opt).emit_object(mod)
+def emit_object(mod, triple: str, opt: int, cpu: str = "") -> bytes:
+    return machine(triple, opt, cpu).emit_object(mod)

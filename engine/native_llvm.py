@@ -161,7 +161,7 @@ def _load(path: str) -> "_Library":
         raise ConfigError(f"{path} does not export the LLVM-C API ({e})") from None
 
 
-def compile_text(library: str, identity: str, text: str, triple: str, opt: int, pipeline: str,
+def compile_text(library: str, identity: str, text: str, triple: str, cpu: str, opt: int, pipeline: str,
                  want_ir: bool) -> tuple[bytes, str | None]:
     """Parse, verify, optimise and compile one module: (object, optimised IR),
     in the library `identity` (a key component) names and no other."""
@@ -171,7 +171,7 @@ def compile_text(library: str, identity: str, text: str, triple: str, opt: int, 
         raise TaskFailed(str(e)) from None
     if not identity.endswith(" " + lib.stamp):
         raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart thinwatch")
-    return lib.compile(text, triple, opt, pipeline, want_ir)
+    return lib.compile(text, triple, cpu, opt, pipeline, want_ir)
 
 
 class _Library:
@@ -206,7 +206,7 @@ class _Library:
         ]:
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
-        self.machines: dict[tuple[str, int], int] = {}
+        self.machines: dict[tuple[str, str, int], int] = {}
         self.initialised: set[str] = set()
 
     def version(self) -> tuple[int, int, int]:
@@ -222,8 +222,8 @@ class _Library:
         self.lib.LLVMDisposeMessage(ptr)
         return text
 
-    def machine(self, triple: str, opt: int):
-        key = (triple, opt)
+    def machine(self, triple: str, cpu: str, opt: int):
+        key = (triple, cpu, opt)
         if key not in self.machines:
             target_name = _TARGETS.get(triple.split("-", 1)[0])
             if target_name is None:
@@ -238,12 +238,12 @@ class _Library:
             if self.lib.LLVMGetTargetFromTriple(triple.encode(), ctypes.byref(target), ctypes.byref(err)):
                 raise TaskFailed(f"unknown target {triple!r}: {self._message(err)}")
             self.machines[key] = self.lib.LLVMCreateTargetMachine(
-                target, triple.encode(), b"", b"", opt, _RELOC_PIC, _CODE_MODEL_DEFAULT)
+                target, triple.encode(), cpu.encode(), b"", opt, _RELOC_PIC, _CODE_MODEL_DEFAULT)
         return self.machines[key]
 
-    def compile(self, text: str, triple: str, opt: int, pipeline: str, want_ir: bool):
+    def compile(self, text: str, triple: str, cpu: str, opt: int, pipeline: str, want_ir: bool):
         lib = self.lib
-        tm = self.machine(triple, opt)
+        tm = self.machine(triple, cpu, opt)
         ctx = lib.LLVMContextCreate()
         try:
             data = text.encode()

@@ -72,6 +72,7 @@ class Unit:
     key_args: list[str] = field(default_factory=list)  # what else the link depends on
     opt_level: int | None = None              # the LTO level its link line asks for, if it says
     driver: str = ""                          # the C compiler driver that links it; "" = $CC or cc
+    cpu: str | None = None                    # the CPU its link line asks the LTO for, if it says
 
     def object(self, mid: str) -> Path:
         """Where the current build's object of a module is, for the link."""
@@ -85,6 +86,7 @@ class Project:
     root: Path
     target: str = ""
     opt_level: int = 2
+    cpu: str = ""                # backend target CPU; "" = the triple's generic one
     llvm: str = "auto"              # which LLVM compiles the backends (native_llvm.choose)
     run: list[str] = field(default_factory=list)
     cache_max_bytes: int = DEFAULT_MAX_BYTES
@@ -95,8 +97,9 @@ class Project:
         return self.root / BUILD_DIR
 
     def follow_profile(self, units: list[Unit]) -> None:
-        """Take the backend opt level from the units' link lines, where the
-        workspace's front end sets it (Cargo); an IR workspace sets its own."""
+        """Take the backend opt level and CPU from the units' link lines,
+        where the workspace's front end sets them (Cargo); an IR workspace
+        sets its own."""
 
 
 @dataclass(kw_only=True)

@@ -190,3 +190,18 @@ def test_early_work_tells_a_library_from_its_packages_binary(tmp_path):
     finally:
         w.stop()
     assert run_exe(ws / ".thinwatch" / "out" / "tool") == cargo_run(ws, tmp_path, "tool").stdout
+
+
+def test_the_backends_compile_for_the_cpu_rustc_asks_lld_for(tmp_path, monkeypatch):
+    ws = package(tmp_path / "cpu", {"src/main.rs": TWO_MODULES})
+    thinwatch_build(ws)
+
+    def cpus() -> set[str]:
+        (state,) = (ws / ".thinwatch" / "units").glob("*/state.json")
+        return {m["components"]["options"]["cpu"] for m in orjson.loads(state.read_bytes())["modules"].values()}
+    assert cpus() == {"x86-64"}            # rustc's default for the host triple, not LLVM's "generic"
+    monkeypatch.setenv("CARGO_ENCODED_RUSTFLAGS", "-Ctarget-cpu=haswell")
+    events = thinwatch_build(ws)
+    assert cpus() == {"haswell"}
+    assert next(e["counts"]["reused"] for e in events if e["reason"] == "build-finished") == 0
+    assert run_exe(ws / ".thinwatch" / "out" / "prog") == "88\n"
