@@ -28,7 +28,7 @@ import orjson
 from . import files
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
 from .cargo_artifacts import Artifact, refusal, unusable_files
-from .cargo_config import SEPARATOR, user_config
+from .cargo_config import SEPARATOR, foreign_target, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, captured_output, read_capture
@@ -167,13 +167,18 @@ class CargoProject(Project):
         `on_library` hears of every rlib as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
+        env = self.cargo_env()
+        if target := foreign_target(self.root, env):
+            sink(Diagnostic(gen, "error", f"thinwatch builds for the host only, and {target} asks cargo for "
+                                          f"another target: build that target with cargo itself"))
+            return None
         if self.replaced:
             sink(Diagnostic(gen, "warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
                             + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
                               "keeps the profile's codegen-units)"))
             self.replaced = []
         proc = await asyncio.create_subprocess_exec(
-            *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=self.cargo_env(),
+            *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         artifacts = []
 

@@ -50,6 +50,25 @@ def user_config(root: Path, env: Mapping[str, str]) -> tuple[list[str], str]:
     return flags, _user_linker(configs, env, flags, holding)
 
 
+def foreign_target(root: Path, env: Mapping[str, str]) -> str | None:
+    """Where the user's cargo is told to build for a target other than the
+    host (`CARGO_BUILD_TARGET`, else the deepest file's `build.target`), said
+    for people; None when it builds for the host."""
+    if "CARGO_BUILD_TARGET" in env:
+        value, where = env["CARGO_BUILD_TARGET"], "CARGO_BUILD_TARGET"
+    else:
+        named = [(path, _table(table, "build")["target"]) for path in _config_files(root, env)
+                 if (table := _load(path)) is not None and "target" in _table(table, "build")]
+        if not named:
+            return None
+        path, value = named[-1]
+        where = f"build.target in {path}"
+    targets = value if isinstance(value, list) else [value]
+    if targets == [_host()]:
+        return None
+    return f"{where} = {value!r}"
+
+
 def _user_linker(configs: list[tuple[Path, dict]], env: Mapping[str, str], flags: list[str],
                  holding: list[tuple[str, list[tuple[Path, dict]]]]) -> str:
     # The last `-C linker=` of the flags wins over cargo's configured linker,

@@ -205,3 +205,18 @@ def test_the_backends_compile_for_the_cpu_rustc_asks_lld_for(tmp_path, monkeypat
     assert cpus() == {"haswell"}
     assert next(e["counts"]["reused"] for e in events if e["reason"] == "build-finished") == 0
     assert run_exe(ws / ".thinwatch" / "out" / "prog") == "88\n"
+
+
+@pytest.mark.parametrize("how", ["config", "environment"])
+def test_a_build_for_another_target_is_refused_naming_where_it_is_asked_for(tmp_path, how):
+    ws = package(tmp_path / "cross", {"src/main.rs": TWO_MODULES})
+    env = dict(os.environ)
+    if how == "config":
+        (ws / ".cargo").mkdir()
+        (ws / ".cargo" / "config.toml").write_text('[build]\ntarget = "i686-unknown-linux-gnu"\n')
+    else:
+        env["CARGO_BUILD_TARGET"] = "i686-unknown-linux-gnu"
+    res = thinwatch("build", "--once", "--no-tui", str(ws), env=env)
+    assert res.returncode == 1
+    assert "builds for the host only" in res.stdout and "i686-unknown-linux-gnu" in res.stdout
+    assert ("build.target in" if how == "config" else "CARGO_BUILD_TARGET") in res.stdout
