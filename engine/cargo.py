@@ -202,8 +202,7 @@ class CargoProject(Project):
             await stop(proc)
             raise
         if proc.returncode != 0:
-            text = stderr.decode("utf-8", "replace").strip().splitlines()
-            sink(Diagnostic(gen, "error", f"cargo failed: {text[-1] if text else proc.returncode}"))
+            sink(Diagnostic(gen, "error", f"cargo failed: {cargo_error(stderr, proc.returncode)}"))
             return None
         refused = [(art, why) for art in artifacts if (why := refusal(art, self.root))]
         for art, why in refused:
@@ -329,6 +328,15 @@ class CargoProject(Project):
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
                     int(levels[-1]) if levels else None, self.linker or "cc",      # rustc's, not $CC
                     cpu=cpus[-1] if cpus else None)
+
+
+def cargo_error(stderr: bytes, code: int) -> str:
+    """What cargo said of its failure: its own `error:` and what follows it
+    (rustc's diagnostics reach thinwatch as JSON, not here), not the status
+    lines before; a resolution error's explanation is several lines long."""
+    lines = stderr.decode("utf-8", "replace").strip().splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("error")), max(len(lines) - 1, 0))
+    return "\n".join(lines[start:start + 40]) or f"exit status {code}"
 
 
 # rustc's codegen units when incremental compilation is on and no count is
