@@ -70,8 +70,8 @@ PROGRAMS = [
     Program("registry", "simplegrep", ("simplegrep/src/main.rs", ".line_number(false)", ".line_number(true)"),
             ("fo+", "simplegrep/input/list.txt", "simplegrep/input/poem.txt")),
     Program("registry", "sha", ("sha/src/main.rs", "(i * 31 % 251)", "(i * 37 % 251)")),
-    Program("registry", "tokio-sum", ("tokio-sum/src/main.rs", "1..=200u64", "1..=300u64")),
-    Program("registry", "rayon-sum", ("rayon-sum/src/main.rs", "% 1009", "% 1013")),
+    Program("registry", "tokiosum", ("tokiosum/src/main.rs", "1..=200u64", "1..=300u64")),
+    Program("registry", "rayonsum", ("rayonsum/src/main.rs", "% 1009", "% 1013")),
     Program("plain", "asm", ("asm/src/main.rs", "0..100u64", "0..120u64")),
     Program("plain", "tools", ("tools/src/main.rs", "(2..100).filter", "(2..100).rev().filter")),
     Program("plain", "my-tool", ("tools/src/bin/my-tool.rs", "fold((0u64, 1u64)", "fold((2u64, 1u64)")),
@@ -238,7 +238,8 @@ def corpus_run(registry, pool, tmp_path_factory):
 
 def _errors(events: Events) -> str:
     """A build's errors, to say why a check failed."""
-    return "\n".join(e["message"] for e in events if e["reason"] == "diagnostic" and e["level"] == "error")[-4000:]
+    return "\n".join(f"{e.get('module') or e.get('file') or 'build'}: {e['message']}" for e in events
+                     if e["reason"] == "diagnostic" and e["level"] == "error")[-4000:]
 
 
 def _linked(events: Events, exe: Path) -> bool:
@@ -263,7 +264,8 @@ def _module_ids(outputs: dict[str, str], program: Program) -> set[str]:
 def test_behaves_like_cargo(program, corpus_run):
     run = corpus_run(program.workspace)
     exe = run.ws / ".thinwatch" / "out" / program.binary
-    assert _linked(run.cold, exe), f"thinwatch build did not link {exe}:\n{_errors(run.cold)}"
+    linked = _linked(run.cold, exe)
+    assert linked, f"thinwatch build did not link {exe}:\n{_errors(run.cold)}"
     ours, cargos = run.cold_behaviour[program.binary]
     assert ours == cargos
 
@@ -287,8 +289,9 @@ def test_noop_rebuild_reuses_everything(program, corpus_run):
 def test_edit_gives_what_a_clean_build_gives(program, corpus_run):
     run = corpus_run(program.workspace)
     exe = run.ws / ".thinwatch" / "out" / program.binary
-    assert _linked(run.edited, exe), f"the build after the edit did not link {exe}:\n{_errors(run.edited)}"
-    assert _linked(run.clean, exe), f"the clean build did not link {exe}:\n{_errors(run.clean)}"
+    linked = _linked(run.edited, exe), _linked(run.clean, exe)
+    assert linked[0], f"the build after the edit did not link {exe}:\n{_errors(run.edited)}"
+    assert linked[1], f"the clean build did not link {exe}:\n{_errors(run.clean)}"
     incremental = _unit(run.incremental, program)
     assert len(incremental) > 1
     assert incremental == _unit(run.from_clean, program)
