@@ -242,8 +242,9 @@ def _errors(events: Events) -> str:
                      if e["reason"] == "diagnostic" and e["level"] == "error")[-4000:]
 
 
-def _linked(events: Events, exe: Path) -> bool:
-    return any(e["reason"] == "link-finished" and e["output"] == str(exe) for e in events)
+def _assert_linked(events: Events, exe: Path, build: str) -> None:
+    linked = any(e["reason"] == "link-finished" and e["output"] == str(exe) for e in events)
+    assert linked, f"{build} did not link {exe}:\n{_errors(events)}"
 
 
 def _unit(outputs: dict[str, str], program: Program) -> dict[str, str]:
@@ -264,8 +265,7 @@ def _module_ids(outputs: dict[str, str], program: Program) -> set[str]:
 def test_behaves_like_cargo(program, corpus_run):
     run = corpus_run(program.workspace)
     exe = run.ws / ".thinwatch" / "out" / program.binary
-    linked = _linked(run.cold, exe)
-    assert linked, f"thinwatch build did not link {exe}:\n{_errors(run.cold)}"
+    _assert_linked(run.cold, exe, "`thinwatch build`")
     ours, cargos = run.cold_behaviour[program.binary]
     assert ours == cargos
 
@@ -274,12 +274,12 @@ def test_behaves_like_cargo(program, corpus_run):
 @pytest.mark.parametrize("program", PARAMS)
 def test_noop_rebuild_reuses_everything(program, corpus_run):
     run = corpus_run(program.workspace)
+    exe = run.ws / ".thinwatch" / "out" / program.binary
+    _assert_linked(run.cold, exe, "`thinwatch build`")
     modules = _module_ids(run.before_noop, program)
-    assert modules, f"no objects of {program} after the first build:\n{_errors(run.cold)}"
     states = {e["state"] for e in run.noop
               if e["reason"] == "module-state" and e["module"] in modules and e["state"] in FINAL_STATES}
     assert states == {"reused"}, _errors(run.noop)
-    exe = run.ws / ".thinwatch" / "out" / program.binary
     assert [e["skipped"] for e in run.noop if e["reason"] == "link-finished" and e["output"] == str(exe)] == [True]
     assert _unit(run.after_noop, program) == _unit(run.before_noop, program)
 
@@ -289,9 +289,8 @@ def test_noop_rebuild_reuses_everything(program, corpus_run):
 def test_edit_gives_what_a_clean_build_gives(program, corpus_run):
     run = corpus_run(program.workspace)
     exe = run.ws / ".thinwatch" / "out" / program.binary
-    linked = _linked(run.edited, exe), _linked(run.clean, exe)
-    assert linked[0], f"the build after the edit did not link {exe}:\n{_errors(run.edited)}"
-    assert linked[1], f"the clean build did not link {exe}:\n{_errors(run.clean)}"
+    _assert_linked(run.edited, exe, "the build after the edit")
+    _assert_linked(run.clean, exe, "the clean build")
     incremental = _unit(run.incremental, program)
     assert len(incremental) > 1
     assert incremental == _unit(run.from_clean, program)
