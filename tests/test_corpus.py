@@ -83,11 +83,12 @@ PROGRAMS = [
 FAST = {"lto", "abort"}       # std alone, a few seconds: the default run keeps them
 
 
-def _param(p: Program):
-    return pytest.param(p, id=str(p), marks=() if p.workspace in FAST else pytest.mark.corpus)
+def _marks(workspace: str):
+    return () if workspace in FAST else pytest.mark.corpus
 
 
-PARAMS = [_param(p) for p in PROGRAMS]
+PARAMS = [pytest.param(p, id=str(p), marks=_marks(p.workspace)) for p in PROGRAMS]
+WORKSPACES = [pytest.param(w, marks=_marks(w)) for w in dict.fromkeys(p.workspace for p in PROGRAMS)]
 
 
 # -- the registry -------------------------------------------------------------
@@ -258,6 +259,14 @@ def _module_ids(outputs: dict[str, str], program: Program) -> set[str]:
     # An object is named after its module id with `::` spelled `.`; crate
     # names have no dots, codegen unit names may (`sha2::cgu.0`).
     return {Path(path).stem.replace(".", "::", 1) for path in _unit(outputs, program) if path.endswith(".o")}
+
+
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_thinwatch_build_succeeds(workspace, corpus_run):
+    run = corpus_run(workspace)
+    finished = [e for e in run.cold if e["reason"] == "build-finished"]
+    assert run.cold_exit == 0 and [e["ok"] for e in finished] == [True], _errors(run.cold)
 
 
 @pytest.mark.timeout(1800)
