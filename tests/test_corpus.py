@@ -6,6 +6,7 @@ thinwatch. For every program:
 - a no-op rebuild reuses every module and skips the link;
 - after a scripted edit in its top crate, its objects and executable are
   byte-identical to those of a clean thinwatch build (empty cache).
+And `thinwatch test` runs the test binaries `cargo test` runs, with its verdict.
 
 Each workspace is copied and put through that sequence once per module
 (`corpus_run`); the tests read what it recorded. Most of the corpus is
@@ -21,7 +22,7 @@ import re
 import shutil
 import subprocess
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -245,7 +246,7 @@ def _errors(events: Events) -> str:
 
 def _assert_linked(events: Events, exe: Path, build: str) -> None:
     linked = any(e["reason"] == "link-finished" and e["output"] == str(exe) for e in events)
-    assert linked, f"{build} did not link {exe}:\n{_errors(events)}"
+    assert linked, f"{build} did not link {exe}; the errors of that build:\n{_errors(events)}"
 
 
 def _unit(outputs: dict[str, str], program: Program) -> dict[str, str]:
