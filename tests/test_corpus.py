@@ -349,3 +349,27 @@ def test_thinwatch_test_gives_cargo_tests_verdict(registry, tmp_path):
     for _ in range(3):
         code, ran = _thinwatch_test(ws)
         assert code == 1 and len(ran) == binaries and sorted(ran) == [0, 0, 0, 101]
+
+
+@pytest.mark.corpus
+@pytest.mark.timeout(1800)
+def test_watch_mode_runs_only_the_backends_an_edit_needs_early_ones_included(registry, tmp_path):
+    """On the largest workspace, from the first edit of the session on: the
+    backend jobs a build reports (early ones included) are the ones its
+    modules needed, plus at most the documented early margin."""
+    from engine.early import JOBS_PER_WORKER
+    from test_watch import Watcher
+    shutil.copytree(CORPUS / ".cargo", tmp_path / ".cargo")
+    ws = tmp_path / "registry"
+    shutil.copytree(CORPUS / "registry", ws, ignore=IGNORE)
+    w = Watcher(ws)
+    try:
+        assert w.next("build-finished", timeout=600)["ok"]
+        for p in (p for p in PROGRAMS if p.workspace == "registry" and p.binary in ("simplegrep", "roundtrip")):
+            edit(ws / p.edit[0], *p.edit[1:])
+            done = w.next("build-finished", timeout=600)
+            needed = done["counts"].get("rebuilt", 0) + done["counts"].get("reimported", 0)
+            assert done["ok"] and needed >= 1
+            assert needed <= done["backend_jobs"] <= needed + JOBS_PER_WORKER * 2     # the watcher runs -j 2
+    finally:
+        w.stop()
