@@ -30,6 +30,8 @@ async def run_tests(project: CargoProject, sink: Callable[[Event], None], gen: i
         results.append(await run_program([str(unit.output)], art.manifest.parent, "test", gen, env))
         sink(results[-1])
     if project.doctests:
-        results.append(await run_program(DOC_TESTS, project.root, "test", gen, project.cargo_env()))
+        # With the build's profile overrides too, or cargo would build every crate again.
+        results.append(await run_program([*DOC_TESTS, *project.overrides], project.root, "test", gen,
+                                         project.cargo_env()))
         sink(results[-1])
     return all(r.passed for r in results)
