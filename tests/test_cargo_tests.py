@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import orjson
 import pytest
 
 from conftest import build, run_exe, thinwatch
@@ -93,6 +94,19 @@ def test_a_failing_doc_test_fails_the_command(tmp_path):
     assert res.returncode == 1, res.stdout + res.stderr
     assert verdicts(res.stdout) == {"test.d.lib.d": "ok", "cargo test --doc --release": "FAILED"}
     assert "src/lib.rs - two (line 1) ... FAILED" in res.stdout
+
+
+def test_doc_tests_reuse_the_build_under_a_profile_thinwatch_overrides(tmp_path):
+    ws = workspace(tmp_path / "ws", {"d": {"src/lib.rs": "/// ```\n/// assert_eq!(d::two(), 2);\n/// ```\n"
+                                                       "pub fn two() -> i32 { 2 }\n"}})
+    with open(ws / "Cargo.toml", "a") as manifest:
+        manifest.write("[profile.release]\nlto = true\n")
+    res = thinwatch("test", "--no-tui", "--json", str(ws))
+    assert res.returncode == 0, res.stdout + res.stderr
+    (doc,) = [e for e in map(orjson.loads, res.stdout.splitlines())
+              if e["reason"] == "program-finished" and e["program"].startswith("cargo test --doc")]
+    assert doc["exit_code"] == 0 and "test d/src/lib.rs - two (line 1) ... ok" in doc["output"]
+    assert "Compiling d " not in doc["output"]       # cargo found the crate the build left
 
 
 def test_binaries_are_named_as_cargo_names_them(tmp_path, pool):
