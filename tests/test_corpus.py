@@ -353,23 +353,31 @@ def test_thinwatch_test_gives_cargo_tests_verdict(registry, tmp_path):
 
 @pytest.mark.corpus
 @pytest.mark.timeout(1800)
-def test_watch_mode_runs_only_the_backends_an_edit_needs_early_ones_included(registry, tmp_path):
-    """On the largest workspace, from the first edit of the session on: the
-    backend jobs a build reports (early ones included) are the ones its
-    modules needed, plus at most the documented early margin."""
+@pytest.mark.parametrize("workspace", WORKSPACES)
+def test_watch_mode_builds_the_edit_with_the_backends_it_needs(workspace, corpus_run, tmp_path):
+    """`thinwatch watch` from the first edit of the session on: the programs
+    behave as cargo's build of the same edit, and the backend jobs a build
+    reports (early ones included) are the ones its modules needed, plus at
+    most the documented early margin."""
     from engine.early import JOBS_PER_WORKER
     from test_watch import Watcher
+    reference = corpus_run(workspace)            # cargo's behaviour after the same edits
     shutil.copytree(CORPUS / ".cargo", tmp_path / ".cargo")
-    ws = tmp_path / "registry"
-    shutil.copytree(CORPUS / "registry", ws, ignore=IGNORE)
+    ws = tmp_path / workspace
+    shutil.copytree(CORPUS / workspace, ws, ignore=IGNORE)
+    programs = [p for p in PROGRAMS if p.workspace == workspace]
     w = Watcher(ws)
     try:
         assert w.next("build-finished", timeout=600)["ok"]
-        for p in (p for p in PROGRAMS if p.workspace == "registry" and p.binary in ("simplegrep", "roundtrip")):
+        for p in programs:
             edit(ws / p.edit[0], *p.edit[1:])
+        done = w.next("build-finished", timeout=600)
+        while done["superseded"]:                     # the edits reached it one file at a time
             done = w.next("build-finished", timeout=600)
-            needed = done["counts"].get("rebuilt", 0) + done["counts"].get("reimported", 0)
-            assert done["ok"] and needed >= 1
-            assert needed <= done["backend_jobs"] <= needed + JOBS_PER_WORKER * 2     # the watcher runs -j 2
+        needed = done["counts"].get("rebuilt", 0) + done["counts"].get("reimported", 0)
+        assert done["ok"] and needed >= 1
+        assert needed <= done["backend_jobs"] <= needed + JOBS_PER_WORKER * 2     # the watcher runs -j 2
+        for p in programs:
+            assert _run(ws / ".thinwatch" / "out" / p.binary, p, ws) == reference.edited_behaviour[p.binary][1]
     finally:
         w.stop()
