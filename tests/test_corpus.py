@@ -9,9 +9,9 @@ thinwatch. For every program:
 And `thinwatch test` runs the test binaries `cargo test` runs, with its verdict.
 
 Each workspace is copied and put through that sequence once per module
-(`corpus_run`); the tests read what it recorded. Most of the corpus is
-marked `corpus` (`pytest -m corpus`); two std-only workspaces of a few
-seconds each stay in the default run.
+(`corpus_run`); the tests read what it recorded. The whole corpus runs in
+the default run (about 2.5 minutes on 2 cores); `pytest -m corpus` runs it
+alone.
 """
 
 from __future__ import annotations
@@ -30,6 +30,8 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, edit, thinwatch
 from engine.events import FINAL_STATES
+
+pytestmark = pytest.mark.corpus          # `pytest -m corpus` runs it alone
 
 CORPUS = ROOT / "tests" / "corpus"
 REGISTRY = Path("/usr/share/cargo/registry")
@@ -77,15 +79,8 @@ PROGRAMS = [
     Program("abort", "aborts", ("src/main.rs", "[1, 2, 3, 4, 5, 6, 7, 8, 9]", "[1, 2, 3, 4, 5, 6, 7, 8, 9, 30]")),
 ]
 
-FAST = {"lto", "abort"}       # std alone, a few seconds: the default run keeps them
-
-
-def _marks(workspace: str):
-    return () if workspace in FAST else pytest.mark.corpus
-
-
-PARAMS = [pytest.param(p, id=str(p), marks=_marks(p.workspace)) for p in PROGRAMS]
-WORKSPACES = [pytest.param(w, marks=_marks(w)) for w in dict.fromkeys(p.workspace for p in PROGRAMS)]
+PARAMS = [pytest.param(p, id=str(p)) for p in PROGRAMS]
+WORKSPACES = list(dict.fromkeys(p.workspace for p in PROGRAMS))
 
 
 # -- the registry -------------------------------------------------------------
@@ -329,7 +324,6 @@ def _thinwatch_test(ws: Path) -> tuple[int, list[int]]:
     return res.returncode, [e["exit_code"] for e in events if e["reason"] == "program-finished" and e["kind"] == "test"]
 
 
-@pytest.mark.corpus
 @pytest.mark.timeout(1800)
 def test_thinwatch_test_gives_cargo_tests_verdict(registry, tmp_path):
     """A library and a binary of one crate name each have unit tests: every
@@ -351,7 +345,6 @@ def test_thinwatch_test_gives_cargo_tests_verdict(registry, tmp_path):
         assert code == 1 and len(ran) == binaries and sorted(ran) == [0, 0, 0, 101]
 
 
-@pytest.mark.corpus
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_watch_mode_builds_the_edit_with_the_backends_it_needs(workspace, corpus_run, tmp_path):
