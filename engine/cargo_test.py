@@ -32,6 +32,6 @@ async def run_tests(project: CargoProject, sink: Callable[[Event], None], gen: i
     if project.doctests:
         # With the build's profile overrides too, or cargo would build every crate again.
         results.append(await run_program([*DOC_TESTS, *project.overrides], project.root, "test", gen,
-                                         project.cargo_env()))
+                                         project.cargo_env(), " ".join(DOC_TESTS)))
         sink(results[-1])
     return all(r.passed for r in results)

@@ -21,17 +21,19 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 
 
 async def run_program(argv: list[str], cwd: Path, kind: str, generation: int,
-                      env: dict[str, str] | None = None) -> ProgramFinished:
+                      env: dict[str, str] | None = None, label: str | None = None) -> ProgramFinished:
+    """Run a program to its end; `label` names it for people (else its argv)."""
+    label = label or " ".join(argv)
     try:
         proc = await asyncio.create_subprocess_exec(*argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
                                                     stdout=asyncio.subprocess.PIPE,
                                                     stderr=asyncio.subprocess.STDOUT)
     except OSError as e:
-        return ProgramFinished(generation, kind, " ".join(argv), 127, f"cannot run: {e}")
+        return ProgramFinished(generation, kind, label, 127, f"cannot run: {e}")
     try:
         out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
     except (asyncio.TimeoutError, asyncio.CancelledError):
         await stop(proc)
         raise
-    return ProgramFinished(generation, kind, " ".join(argv), proc.returncode,
+    return ProgramFinished(generation, kind, label, proc.returncode,
                            out.decode("utf-8", "replace"))
