@@ -84,17 +84,17 @@ class Early:
                 return None
         return self.seconds.get(digest)
 
-    async def take_link(self, name: str, inputs: str, exe: Path) -> bool:
-        """Put the unit's early link in place as `exe` if it linked exactly
-        `inputs` (waiting for it); False if there is no such link."""
+    async def take_link(self, name: str, inputs: str, exe: Path, dest: Path) -> bool:
+        """Move the unit's early link of executable `exe` to `dest` if it
+        linked exactly `inputs` (waiting for it); False if there is no such link."""
         key, task = self._links.get(name, ("", None))
         if task is None or key != inputs:
             return False
         await asyncio.wait([task])
         if task.cancelled() or task.exception() is not None or not task.result():
             return False
-        exe.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(self.links_dir / name / exe.name, exe)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(self.links_dir / name / exe.name, dest)
         return True
 
     def cancel(self) -> None:

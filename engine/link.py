@@ -74,21 +74,21 @@ def find_cc(driver: str = "") -> str:
 
 async def link(args: list[str], output: Path, driver: str = "") -> str:
     """`cc -o output args...` (with `driver` for cc); returns the linker's
-    output text, raises LinkFailed."""
+    output text, raises LinkFailed. `output` is a staging name, never the
+    executable people run: the caller moves it into place once its record
+    is written, and a failed or cancelled link leaves nothing there."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
     proc = await asyncio.create_subprocess_exec(
-        find_cc(driver), "-o", str(tmp), *args,
+        find_cc(driver), "-o", str(output), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
         out, _ = await proc.communicate()
     except asyncio.CancelledError:
         await stop(proc)
-        tmp.unlink(missing_ok=True)
+        output.unlink(missing_ok=True)
         raise
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
+        output.unlink(missing_ok=True)
         raise LinkFailed(text.strip() or f"cc exited with {proc.returncode}")
-    os.replace(tmp, output)
     return text

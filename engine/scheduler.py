@@ -11,6 +11,7 @@ cache.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from pathlib import Path
 from typing import Callable
@@ -104,7 +105,10 @@ async def _build(project, b: Build, tests: bool, phases: dict, finish) -> BuildF
             if out is not None:
                 outputs.append(out)
         if not b.failed and b.cache.written:
-            await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
+            try:
+                await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
+            except OSError as e:     # housekeeping: the build's outputs and record are in place
+                b.sink(Diagnostic(b.gen, "warning", f"cannot prune the cache: {e}"))
     except ConfigError as e:    # the backend LLVM setting names no usable LLVM
         b.sink(Diagnostic(b.gen, "error", str(e)))
         return finish(False)
@@ -206,13 +210,22 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         b.sink(ModuleState(b.gen, mid, mid.split("::")[0], "removed"))
         b.final["removed"] = b.final.get("removed", 0) + 1
 
-    output = None
+    output, staged = None, None
     new_record.link_inputs, new_record.exe_sha = prev.link_inputs, prev.exe_sha
     if set(b.failed) == failed_before:
         t = time.monotonic()
-        output = await _link(unit, b, prev, new_record, sorted(emitted))
+        output, staged = await _link(unit, b, prev, new_record, sorted(emitted))
         _add(phases, "link", t)
-    record.save(unit.state_dir, new_record, b.memory.records)
+    # The executable and the record that vouches for it change together: a
+    # record that cannot be written leaves the last executable in place.
+    try:
+        record.save(unit.state_dir, new_record, b.memory.records)
+    except OSError:
+        if staged is not None:
+            staged.unlink(missing_ok=True)
+        raise
+    if staged is not None:
+        os.replace(staged, unit.output)
     last = b.memory.links.get(unit.name)
     if output is not None and last is not None:
         last.unit = unit
@@ -220,22 +233,26 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
 
 
 async def _link(unit: Unit, b: "Build", prev: record.Record, new: record.Record,
-                modules: list[str]) -> str | None:
-    """Link unless the inputs and the executable are what the last link left."""
+                modules: list[str]) -> tuple[str | None, Path | None]:
+    """Link unless the inputs and the executable are what the last link left:
+    (the executable's path, or None if the link failed; the new executable,
+    staged beside it until its record is written, or None if skipped)."""
     exe = unit.output
     inputs = inputs_key({m: new.modules[m].digest for m in modules}, unit)
     skipped = inputs == prev.link_inputs and prev.exe_sha is not None and files.digest(exe) == prev.exe_sha
+    staged = None if skipped else exe.with_name(f".{exe.name}.tmp")
     t = time.monotonic()
-    early = b.early is not None and not skipped and await b.early.take_link(unit.name, inputs, exe)
-    if not skipped and not early:
+    early = (staged is not None and b.early is not None
+             and await b.early.take_link(unit.name, inputs, exe, staged))
+    if staged is not None and not early:
         try:
-            await link(unit.link_args([unit.object(m) for m in modules]), exe, unit.driver)
+            await link(unit.link_args([unit.object(m) for m in modules]), staged, unit.driver)
         except LinkFailed as e:
             b.failed["<link>"] = str(e)
             b.sink(Diagnostic(b.gen, "error", f"link of {unit.name} failed:\n{e}"))
-            return None
-    if not skipped:
-        new.exe_sha = files.digest(exe)
+            return None, None
+    if staged is not None:
+        new.exe_sha = files.digest(staged)
     new.link_inputs = inputs
     b.sink(LinkFinished(b.gen, str(exe), skipped, round(time.monotonic() - t, 4), early=early))
-    return str(exe)
+    return str(exe), staged

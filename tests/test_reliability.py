@@ -293,3 +293,23 @@ def test_a_unit_whose_every_module_failed_still_records_its_build(tmp_path):
     rec = record.Record(link_inputs="none yet")
     record.save(state_dir, rec)
     assert record.load(state_dir) == rec
+
+
+def test_a_record_that_cannot_be_written_leaves_the_last_executable(ir_ws, pool, tmp_path):
+    """The executable and the record that vouches for it change together:
+    a build that fails to write its record must not leave a new executable
+    behind a report of failure."""
+    assert build(ir_ws, pool).finished.ok
+    exe = ir_ws / ".thinwatch/out/sample"
+    good = exe.read_bytes()
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    state = ir_ws / ".thinwatch" / "state.json"
+    state.unlink()
+    state.mkdir()                     # the record's rename onto it fails, as on a full disk
+    failed = build(ir_ws, pool)
+    assert not failed.finished.ok and any("cannot write" in d.message for d in failed.diagnostics)
+    assert exe.read_bytes() == good and not (exe.parent / ".sample.tmp").exists()
+    state.rmdir()
+    assert build(ir_ws, pool).finished.ok
+    assert exe.read_bytes() != good
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
