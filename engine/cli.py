@@ -147,7 +147,7 @@ def clean(root: Path, wait: bool) -> int:
     try:
         for name in CLEANED:
             path = build_dir / name
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():     # a link is removed, never what it points at
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
