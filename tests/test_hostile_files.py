@@ -5,14 +5,16 @@ leaves nothing behind in $TMPDIR."""
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import stat
+import threading
 import time
 from pathlib import Path
 
 from conftest import build, edit, thinwatch
-from test_watch import Watcher
+from test_watch import Watcher, _descendants
 
 
 def tree(path: Path) -> dict[str, bytes | None]:
@@ -101,6 +103,88 @@ def test_build_dir_as_a_file_is_a_clear_error(ir_ws):
         assert res.returncode == 2, res.stderr
         assert f"{ir_ws.resolve() / '.thinwatch'} is not a directory" in res.stderr and "Traceback" not in res.stderr
     assert (ir_ws / ".thinwatch").read_text() == "someone's notes\n"
+
+
+def test_a_run_leaves_nothing_in_tmpdir(ir_ws, tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    res = thinwatch("build", "--once", "--no-tui", str(ir_ws), env={**os.environ, "TMPDIR": str(tmp)})
+    assert res.returncode == 0, res.stderr
+    assert list(tmp.rglob("*")) == []
+
+
+def _driver_files(tmp: Path) -> set[Path]:
+    return {p for p in tmp.rglob("cc*") if p.is_file()}
+
+
+def _driver(w: Watcher) -> int | None:
+    """The pid of the C driver the watcher runs, if any."""
+    for pid in _descendants(w.proc.pid):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) == b"cc":
+            return pid
+    return None
+
+
+def _ended(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _feed(fifo: Path, done: threading.Event) -> None:
+    """Give every linker that opens the FIFO a junk object, so it fails and ends."""
+    while not done.is_set():
+        try:
+            fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError as e:
+            assert e.errno == errno.ENXIO          # no reader now
+            time.sleep(0.02)
+            continue
+        try:
+            os.write(fd, b"not an object")
+        except OSError:
+            pass
+        os.close(fd)
+
+
+def _until(condition, what: str, w: Watcher):
+    deadline = time.monotonic() + 60
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"{what}: {b''.join(w.stderr).decode()[-2000:]}"
+        time.sleep(0.02)
+    return found
+
+
+def test_a_cancelled_link_leaves_no_driver_files(ir_ws, tmp_path, monkeypatch):
+    # The link reads an input nobody writes yet (a FIFO), so it is still
+    # running when an edit cancels it, as a long link is.
+    fifo = tmp_path / "blocking.o"
+    os.mkfifo(fifo)
+    edit(ir_ws / "thinwatch.toml", "libs = []", f'libs = ["{fifo}"]')
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    w = Watcher(ir_ws)
+    done = threading.Event()
+    try:
+        first = _until(lambda: _driver_files(tmp), "no link started", w)
+        driver = _until(lambda: _driver(w), "no C driver", w)
+        edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+        _until(lambda: _ended(driver), "the link was not cancelled", w)
+        # The killed driver's linker still waits for its input: let it, and
+        # every later link, fail and end.
+        threading.Thread(target=_feed, args=(fifo, done), daemon=True).start()
+        w.next("build-finished", superseded=True)
+        assert not any(p.exists() for p in first)
+    finally:
+        w.stop()
+        done.set()
+    assert list(tmp.rglob("*")) == []
 
 
 def test_removing_the_build_dir_under_a_watch_does_not_free_the_workspace(ir_ws):
