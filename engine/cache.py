@@ -10,6 +10,11 @@ backend key digest. Each entry starts with the SHA-256 of its payload and a
 newline; an entry whose payload does not match is discarded on read, so a torn
 or corrupted file is rebuilt, never used. Writes go to a temporary name in the
 same directory and are renamed into place.
+
+Only regular files two directories below a kind are entries: anything else
+(a note, `.DS_Store`, a link, a stray directory) is left alone by pruning,
+and a link or file where one of the cache's own directories belongs is
+replaced by that directory, never written through (engine/builddir.py).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .builddir import private_dir
+
 DEFAULT_MAX_BYTES = 2 << 30            # 2 GiB
 DEFAULT_MAX_AGE = 30 * 24 * 3600       # 30 days
 
@@ -28,6 +35,7 @@ class Cache:
     def __init__(self, root: Path):
         self.root = Path(root)
         self.written = 0          # entries this instance added: nothing added, nothing to prune
+        self._checked: set[Path] = set()     # directories made private (a build's worth: once each)
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
@@ -52,11 +60,12 @@ class Cache:
         """Drop entries older than `max_age`, then the oldest until the cache
         fits in `max_bytes`; never an entry in `keep`. Returns entries removed."""
         entries = []
-        for kind_dir in self.root.iterdir() if self.root.is_dir() else ():
-            for sub in kind_dir.iterdir():
-                for f in sub.iterdir():
-                    st = f.stat()
-                    entries.append((st.st_mtime, st.st_size, f, (kind_dir.name, f.name)))
+        for kind in _listed(self.root):
+            if kind.is_dir(follow_symlinks=False):
+                for shard in _listed(Path(kind.path)):
+                    if shard.is_dir(follow_symlinks=False):
+                        entries += [(st.st_mtime, st.st_size, Path(f.path), (kind.name, f.name))
+                                    for f in _listed(Path(shard.path)) if (st := _file_stat(f))]
         entries.sort()
         total = sum(e[1] for e in entries)
         now, removed = time.time(), 0
@@ -72,9 +81,28 @@ class Cache:
     def put(self, kind: str, key: str, payload: bytes) -> None:
         path = self._path(kind, key)
         for directory in (self.root, path.parent.parent, path.parent):   # each private, not just the last
-            directory.mkdir(exist_ok=True, mode=0o700)
+            if directory not in self._checked:
+                private_dir(directory)
+                self._checked.add(directory)
         atomic_write(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
         self.written += 1
+
+
+def _listed(directory: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(directory) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def _file_stat(entry: os.DirEntry) -> os.stat_result | None:
+    """An entry's stat if it is a regular file (a link is not an entry,
+    whatever it points at); None if not, or gone meanwhile."""
+    try:
+        return entry.stat(follow_symlinks=False) if entry.is_file(follow_symlinks=False) else None
+    except FileNotFoundError:
+        return None
 
 
 def place(path: Path, data: bytes) -> None:

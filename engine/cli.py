@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import multiprocessing.util
 import os
 import shutil
 import signal
@@ -94,6 +95,10 @@ async def _headless(args, root: Path) -> int:
 def main(argv: list[str] | None = None) -> int:
     """The `thinwatch` command: runs it, then ends the process (does not return)."""
     code = run(argv)
+    # os._exit below skips the interpreter's exit handlers, among them
+    # multiprocessing's removal of its temporary directory (the forkserver's
+    # socket, $TMPDIR/pymp-*/listener-*): one more left behind by every run.
+    shutil.rmtree(multiprocessing.util.get_temp_dir(), ignore_errors=True)
     # Ended without tearing the heap down object by object (every module's
     # summary, LLVM's globals): that takes tens of milliseconds on a small
     # workspace, and the OS takes the memory back at once. Every file the
@@ -147,7 +152,7 @@ def clean(root: Path, wait: bool) -> int:
     try:
         for name in CLEANED:
             path = build_dir / name
-            if path.is_dir():
+            if path.is_dir() and not path.is_symlink():     # a link is removed, never what it points at
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import tempfile
 from functools import lru_cache
 from pathlib import Path
 
@@ -78,15 +79,19 @@ async def link(args: list[str], output: Path, driver: str = "") -> str:
     executable people run: the caller moves it into place once its record
     is written, and a failed or cancelled link leaves nothing there."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    proc = await asyncio.create_subprocess_exec(
-        find_cc(driver), "-o", str(output), *args,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    try:
-        out, _ = await proc.communicate()
-    except asyncio.CancelledError:
-        await stop(proc)
-        output.unlink(missing_ok=True)
-        raise
+    # The driver's own temporary files (gcc's `cc*.res`, `cc*.cdtor.*`) go
+    # into a directory of this link's: a cancelled link kills the driver
+    # before it can remove them.
+    with tempfile.TemporaryDirectory(prefix="link-", ignore_cleanup_errors=True) as private:
+        proc = await asyncio.create_subprocess_exec(
+            find_cc(driver), "-o", str(output), *args, env={**os.environ, "TMPDIR": private},
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+        try:
+            out, _ = await proc.communicate()
+        except asyncio.CancelledError:
+            await stop(proc)
+            output.unlink(missing_ok=True)
+            raise
     text = out.decode("utf-8", "replace")
     if proc.returncode != 0:
         output.unlink(missing_ok=True)

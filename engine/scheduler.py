@@ -18,6 +18,7 @@ from typing import Callable
 
 from . import files, keys, record
 from .build import Build, Memory, emit_options
+from .builddir import open_build_dir
 from .early import Early, LastLink
 from .cache import place
 from .errors import ConfigError, TaskFailed
@@ -67,6 +68,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
 
     try:
         project = open_project(root)
+        open_build_dir(project.build_dir)
         # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
         emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))
         codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root))
@@ -76,7 +78,6 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     except (ConfigError, TaskFailed) as e:
         sink(Diagnostic(generation, "error", str(e)))     # its message names the file
         return finish(False)
-    project.build_dir.mkdir(mode=0o700, exist_ok=True)
     if memory is not None and memory.links:
         # Early jobs guess the level the last links asked for.
         project.follow_profile([link.unit for link in memory.links.values() if link.unit is not None])
