@@ -48,6 +48,13 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
         self.root = root.resolve()
         super().__init__(ignore_dirs=(*self.ignore_dirs, BUILD_DIR, "target"))
         self.patterns = self._gitignore()
+        # Directories seen so far: a directory renamed, swapped or replaced
+        # is reported by its own path alone (its files may never be), and a
+        # gone one can no longer be asked whether it was a directory.
+        self.dirs: set[str] = set()
+
+    def is_dir(self, path: str) -> bool:
+        return path in self.dirs or os.path.isdir(path)
 
     def _gitignore(self) -> list[str]:
         try:
@@ -63,7 +70,7 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
         if p.name == ".gitignore":
             self.patterns = self._gitignore()
             return False
-        if p.suffix not in RELEVANT and p.name != MANIFEST:
+        if p.suffix not in RELEVANT and p.name != MANIFEST and not self.is_dir(path):
             return False
         try:
             rel = p.resolve().relative_to(self.root)
@@ -79,10 +86,12 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
 
 
 def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
-    """Content digests of every file the watcher would report."""
+    """Content digests of every file the watcher would report (and, in
+    `keep.dirs`, the directories holding them)."""
     out = {}
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = [d for d in dirnames if d not in keep.ignore_dirs and not d.startswith(".")]
+        keep.dirs.update(os.path.join(dirpath, d) for d in dirnames)
         for name in filenames:
             path = Path(dirpath) / name
             if keep(watchfiles.Change.modified, str(path)):
@@ -195,6 +204,10 @@ class Session:
     async def _contents_unchanged(self, trigger: list[str]) -> bool:
         """Record the triggering files' contents; True if none differs from
         what the last build, complete and current, consumed."""
+        if any(self._filter.is_dir(str(self.root / p)) for p in trigger):
+            # What a directory held is not one digest: take every file's anew.
+            self.contents = await asyncio.to_thread(_snapshot, self.root, self._filter)
+            return False
         current = await asyncio.to_thread(lambda: {p: files.digest(self.root / p) for p in trigger})
         same = (not self._racy and self.last is not None and self.last.ok and self.last.generation == self.generation
                 and self.last_build is not None
