@@ -19,7 +19,7 @@ from . import files, keys, record
 from .build import Build, Memory, emit_options
 from .early import Early, LastLink
 from .cache import place
-from .errors import ConfigError, TaskFailed
+from .errors import ConfigError
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
 from .link import LinkFailed, inputs_key, link
 from .native_llvm import choose
@@ -72,8 +72,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         b = Build(project, pool, sink, generation, codegen, emit_opts, memory)
         if on_build is not None:
             on_build(b)
-    except (ConfigError, TaskFailed) as e:
-        sink(Diagnostic(generation, "error", str(e)))     # its message names the file
+    except ConfigError as e:
+        sink(Diagnostic(generation, "error", e.message, file=e.file, line=e.line, col=e.col))
         return finish(False)
     project.build_dir.mkdir(mode=0o700, exist_ok=True)
     if memory is not None and memory.links:
