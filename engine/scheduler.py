@@ -146,6 +146,9 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     t = time.monotonic()
     plans = thin_link({mid: em.summary for mid, em in linked.items()}, unit.preserve)
     _add(phases, "thinlink", t)
+    for mid, em in emitted.items():
+        if plans[mid].errors:            # fails the build as the linker would; nothing is linked
+            b.fail(em.source, "\n".join(plans[mid].errors))
     if not any(src.id in b.failed for src in sources):
         b.memory.links[unit.name] = LastLink(set(unit.preserve), linked)
     b.inputs.update((mid, (em, plans[mid], linked)) for mid, em in emitted.items())
@@ -197,7 +200,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         old = prev.modules.get(mid)
         size = sum(f.insts for f in emitted[mid].summary.functions.values())
         return (-old.backend_seconds if old else float("-inf"), -size, mid)
-    await b.each(sorted(emitted, key=longest_first), finish_module)
+    await b.each(sorted((mid for mid in emitted if mid not in b.failed), key=longest_first), finish_module)
     _add(phases, "backend", t)
 
     current = {src.id for src in sources}
