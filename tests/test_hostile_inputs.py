@@ -109,7 +109,7 @@ def test_two_crates_in_one_directory_define_everything_twice(ir_ws, pool):
 def test_two_rust_crates_exporting_one_symbol_fail_as_with_cargo(tmp_path):
     ws = tmp_path / "ws"
     members = {"a": "", "b": "", "app": 'a = { path = "../a" }\nb = { path = "../b" }\n'}
-    (ws).mkdir()
+    ws.mkdir()
     (ws / "Cargo.toml").write_text('[workspace]\nmembers = ["a", "b", "app"]\nresolver = "2"\n')
     for name, deps in members.items():
         (ws / name / "src").mkdir(parents=True)
