@@ -31,7 +31,7 @@ from .workspace import ModuleSource, Project, printable
 if TYPE_CHECKING:
     from .early import Early, LastLink
 
-EMIT_FORMAT = 3
+EMIT_FORMAT = 4
 PRELINK_OPT = 2
 IN_FLIGHT_PER_JOB = 8
 

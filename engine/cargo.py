@@ -18,7 +18,6 @@ import os
 import re
 import shutil
 import subprocess
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable
@@ -33,6 +32,7 @@ from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, captured_output, read_capture
 from .programs import stop
+from .settings import Settings, read_toml
 from .workspace import ModuleSource, Project, Unit
 
 _undefined_cache: dict[tuple, set[str]] = {}
@@ -113,27 +113,19 @@ class CargoProject(Project):
                 raise ConfigError(f"{root} is a Cargo workspace but `{tool}` is not on PATH: "
                                   f"install Rust with rustup (https://rustup.rs) or `apt-get install cargo`")
         root = Path(root).resolve()
-        try:
-            manifest = tomllib.loads((root / "Cargo.toml").read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{root / 'Cargo.toml'}: {e}") from None
+        path = root / "Cargo.toml"
+        manifest = Settings(path, read_toml(path))
         # Settings live where cargo lets tools keep theirs:
         #   [workspace.metadata.thinwatch]  opt_level = 3, llvm = "auto", cache_max_size_mb = 4096, cache_max_age_days = 7
-        settings = manifest.get("workspace", manifest.get("package", {})).get("metadata", {}).get("thinwatch", {})
-        opt = settings.get("opt_level")
-        if opt not in (None, 0, 1, 2, 3):
-            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.opt_level must be 0 to 3")
-        llvm = settings.get("llvm", "auto")
-        if not isinstance(llvm, str):
-            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.llvm must be a string")
-        keep_units = settings.get("keep_codegen_units", False)
-        if not isinstance(keep_units, bool):
-            raise ConfigError(f"{root / 'Cargo.toml'}: metadata.thinwatch.keep_codegen_units must be true or false")
-        overrides, replaced = lto_overrides(manifest.get("profile", {}), keep_units)
-        return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None, llvm=llvm,
-                   overrides=overrides, replaced=replaced,
-                   cache_max_bytes=int(settings.get("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20)) << 20,
-                   cache_max_age=float(settings.get("cache_max_age_days", DEFAULT_MAX_AGE / 86400)) * 86400)
+        top = manifest.table("workspace" if "workspace" in manifest.values else "package")
+        settings = top.table("metadata").table("thinwatch")
+        opt = settings.integer("opt_level", None, 0, 3)
+        overrides, replaced = lto_overrides(manifest.table("profile").values,
+                                            settings.flag("keep_codegen_units", False))
+        return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
+                   llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
+                   cache_max_bytes=settings.integer("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
+                   cache_max_age=settings.number("cache_max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400)
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from . import irtext, llvm_env
+from . import irtext, llvm_env, utf8
 from .errors import TaskFailed
 from .summary import summarize
 
@@ -37,9 +37,9 @@ def parse_source(source: bytes, is_bitcode: bool, opts: dict, name: str):
         except RuntimeError as e:
             raise TaskFailed(f"invalid bitcode: {str(e).strip()}") from None
     try:
-        text = source.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise TaskFailed(f"not UTF-8 text (byte {e.start})", line=None) from None
+        text = utf8.decode(source)
+    except utf8.NotUtf8 as e:
+        raise TaskFailed(e.message, e.line, e.col) from None
     header, shift = _header(opts, text, name)
     try:
         return llvm.parse_assembly(header + text, ctx)

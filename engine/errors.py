@@ -21,4 +21,12 @@ class WorkerCrashed(Exception):
 
 
 class ConfigError(Exception):
-    """The workspace or manifest cannot be used; exit code 2."""
+    """The workspace or manifest cannot be used; exit code 2. `file` (and
+    `line`, `col` where known) say where, for diagnostics to point at."""
+
+    def __init__(self, message: str, file: str | None = None, line: int | None = None, col: int | None = None):
+        super().__init__(f"{file}: {message}" if file else message)
+        self.message = message
+        self.file = file
+        self.line = line
+        self.col = col

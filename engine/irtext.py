@@ -17,6 +17,8 @@ GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
 MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
 ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
 HEAD_NAME = re.compile(r'@(' + NAME + r')\s*\(')
+# `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
+COMDAT_REF = re.compile(r'"[^"]*"|(?<![-\w$.%@])comdat(?![-\w$.])(?:\(\$(' + NAME + r')\))?')
 
 LINKAGES = (
     "private", "internal", "available_externally", "linkonce", "weak",
@@ -188,6 +190,15 @@ def _keyword(head: str, choices: tuple[str, ...], default: str) -> str:
 def linkage_of(head: str) -> str:
     """Linkage keyword of a `define`/`declare`/`@g = ...` line ('external' if none)."""
     return _keyword(head, LINKAGES, "external")
+
+
+def comdat_of(head: str, name: str) -> str | None:
+    """The comdat a define/global line puts symbol `name` in (a bare `comdat`
+    is the one named after the symbol), or None."""
+    for m in COMDAT_REF.finditer(strip_comment(head)):
+        if not m.group(0).startswith('"'):
+            return unquote(m.group(1)) if m.group(1) else name
+    return None
 
 
 def visibility_of(head: str) -> str:

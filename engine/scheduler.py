@@ -21,7 +21,7 @@ from .build import Build, Memory, emit_options
 from .builddir import open_build_dir
 from .early import Early, LastLink
 from .cache import place
-from .errors import ConfigError, TaskFailed
+from .errors import ConfigError
 from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
 from .link import LinkFailed, inputs_key, link
 from .native_llvm import choose
@@ -75,8 +75,8 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         b = Build(project, pool, sink, generation, codegen, emit_opts, memory)
         if on_build is not None:
             on_build(b)
-    except (ConfigError, TaskFailed) as e:
-        sink(Diagnostic(generation, "error", str(e)))     # its message names the file
+    except ConfigError as e:
+        sink(Diagnostic(generation, "error", e.message, file=e.file, line=e.line, col=e.col))
         return finish(False)
     if memory is not None and memory.links:
         # Early jobs guess the level the last links asked for.
@@ -151,6 +151,9 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     t = time.monotonic()
     plans = thin_link({mid: em.summary for mid, em in linked.items()}, unit.preserve)
     _add(phases, "thinlink", t)
+    for mid, em in emitted.items():
+        if plans[mid].errors:            # fails the build as the linker would; nothing is linked
+            b.fail(em.source, "\n".join(plans[mid].errors))
     if not any(src.id in b.failed for src in sources):
         b.memory.links[unit.name] = LastLink(set(unit.preserve), linked)
     b.inputs.update((mid, (em, plans[mid], linked)) for mid, em in emitted.items())
@@ -202,7 +205,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         old = prev.modules.get(mid)
         size = sum(f.insts for f in emitted[mid].summary.functions.values())
         return (-old.backend_seconds if old else float("-inf"), -size, mid)
-    await b.each(sorted(emitted, key=longest_first), finish_module)
+    await b.each(sorted((mid for mid in emitted if mid not in b.failed), key=longest_first), finish_module)
     _add(phases, "backend", t)
 
     current = {src.id for src in sources}

@@ -33,6 +33,9 @@ class ModuleSummary:
     variables: dict[str, str] = field(default_factory=dict)   # defined variable -> linkage
     undefined: list[str] = field(default_factory=list)        # referenced, defined elsewhere
     preserved: list[str] = field(default_factory=list)        # in llvm.used / compiler.used
+    # Defined symbol -> its `comdat any` group: a linker keeps the first
+    # group of each name and discards the others with every symbol in them.
+    comdats: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModuleSummary":
@@ -65,12 +68,18 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
     builder = FragmentBuilder(mt, module_id)
     summary = ModuleSummary(module_id=module_id, triple=triple)
     fragments: dict[str, dict] = {}
+
+    def grouped(name: str, head: str) -> None:
+        group = irtext.comdat_of(head, name)
+        if group in mt.comdats and mt.comdats[group].text.split()[-1] == "any":
+            summary.comdats[name] = group
     for name, ent in mt.functions.items():
         if ent.kind != "define":
             summary.undefined.append(name)
             continue
         head = ent.text.split("\n", 1)[0]
         linkage = irtext.linkage_of(head)
+        grouped(name, head)
         why = ""
         if linkage == "available_externally":
             why = "available_externally copy"
@@ -103,6 +112,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
             summary.undefined.append(name)
             continue
         summary.variables[name] = irtext.linkage_of(" ".join(words[:3]))
+        grouped(name, ent.text)
         if name in ("llvm.used", "llvm.compiler.used"):
             summary.preserved.extend(irtext.global_refs(ent.text))
     return summary, fragments

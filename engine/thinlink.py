@@ -36,6 +36,7 @@ class ModulePlan:
     internalize: list[str] = field(default_factory=list)
     resolution: list[tuple[str, str]] = field(default_factory=list)
     exported_to: list[str] = field(default_factory=list)   # "importer: fn" pairs, for display
+    errors: list[str] = field(default_factory=list)        # why the module cannot be linked
 
     def backend_plan(self) -> dict:
         return {"promote": self.promote, "internalize": self.internalize,
@@ -43,15 +44,24 @@ class ModulePlan:
 
 
 class Index:
-    """Who defines what, after resolution."""
+    """Who defines what, resolved by the rules of a system linker given the
+    modules' objects in sorted order: of each `comdat any` group only the
+    first module's copy counts; a strong definition beats common ones, which
+    beat weak and linkonce ones; of the weak ones the first prevails; two
+    strong definitions are an error (`duplicates`), as `cc` reports them.
+    `available_externally` copies are never definitions."""
 
     def __init__(self, summaries: dict[str, ModuleSummary]):
         self.summaries = summaries
         self.prevailing: dict[str, str] = {}
         self.copies: dict[str, list[str]] = defaultdict(list)
         self.locals: dict[str, tuple[str, str]] = {}
+        self.duplicates: dict[str, list[str]] = {}     # symbol -> the modules defining it strongly
+        kept: dict[str, str] = {}                      # comdat -> the module whose group is kept
         for mid in sorted(summaries):
             s = summaries[mid]
+            for group in s.comdats.values():
+                kept.setdefault(group, mid)
             defs = [(n, f.linkage) for n, f in s.functions.items()] + list(s.variables.items())
             for name, linkage in defs:
                 if linkage in ("private", "internal"):
@@ -59,8 +69,15 @@ class Index:
                 elif linkage not in ("available_externally", "appending"):
                     self.copies[name].append(mid)
         for name, mids in self.copies.items():
-            strong = [m for m in mids if self.linkage(m, name) not in OVERRIDABLE]
-            self.prevailing[name] = (strong or mids)[0]
+            live = [m for m in mids if kept.get(summaries[m].comdats.get(name), m) == m]
+            strong = [m for m in live if self.linkage(m, name) not in OVERRIDABLE]
+            common = [m for m in live if self.linkage(m, name) == "common"]
+            if len(strong) > 1:
+                self.duplicates[name] = strong
+            # With every copy in a discarded group, none prevails: the
+            # symbol is undefined, as for the linker.
+            if winners := strong or common or live:
+                self.prevailing[name] = winners[0]
 
     def linkage(self, mid: str, name: str) -> str:
         s = self.summaries[mid]
@@ -118,12 +135,18 @@ def thin_link(summaries: dict[str, ModuleSummary], preserve: set[str]) -> dict[s
                 referenced_by[dep].add(mid)
             plans[imp.exporter].exported_to.append(f"{mid}: {imp.source_name}")
 
+    for name, mids in sorted(index.duplicates.items()):
+        for mid in mids:
+            plans[mid].errors.append(f"multiple definition of '{name}': in {', '.join(mids[:-1])} and {mids[-1]}")
+
     for name, mids in index.copies.items():
-        winner = index.prevailing[name]
+        winner = index.prevailing.get(name)
         for mid in mids:
             if mid == winner:
                 continue
             referenced_by[name].add(mid)
+            if winner is not None and index.linkage(mid, name) == index.linkage(winner, name) == "common":
+                continue          # the linker merges common copies into the largest
             is_fn = name in summaries[mid].functions
             action = "available_externally" if is_fn and index.linkage(mid, name) in ODR else "declare"
             plans[mid].resolution.append((name, action))

@@ -25,13 +25,13 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
+from .settings import Settings, read_toml
 
 MANIFEST = "thinwatch.toml"
 BUILD_DIR = ".thinwatch"
@@ -138,57 +138,40 @@ class Workspace(Project):
         return found
 
 
-def _expect(value, kind, what: str):
-    if not isinstance(value, kind):
-        name = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"{MANIFEST}: {what} must be {name}")
-    return value
-
-
 def load(root: Path) -> Workspace:
     root = Path(root).resolve()
     manifest = root / MANIFEST
-    try:
-        data = tomllib.loads(manifest.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not manifest.is_file():
         raise ConfigError(f"{root} is not a workspace: it has neither a {MANIFEST} (LLVM IR) "
-                          f"nor a Cargo.toml (Rust)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{manifest}: {e}") from None
-    build = _expect(data.get("build", {}), dict, "[build]")
-    crates = _expect(data.get("crates", {}), dict, "[crates]")
-    cache = _expect(data.get("cache", {}), dict, "[cache]")
-    if not crates:
-        raise ConfigError(f"{manifest}: [crates] names no crate")
+                          f"nor a Cargo.toml (Rust)")
+    settings = Settings(manifest, read_toml(manifest))
+    build, crates, cache = settings.table("build"), settings.table("crates"), settings.table("cache")
+    if not crates.values:
+        raise ConfigError("[crates] names no crate", str(manifest))
     dirs = {}
-    for name, rel in crates.items():
-        _expect(rel, str, f"crates.{name}")
+    for name in crates.values:
+        rel = crates.string(name, "")
         if not re.fullmatch(r"[A-Za-z0-9_][-A-Za-z0-9_]*", name):
-            raise ConfigError(f"{manifest}: crate name {name!r} must be letters, digits, '_' or '-'")
+            raise ConfigError(f"crate name {name!r} must be letters, digits, '_' or '-'", str(manifest))
         path = (root / rel).resolve()
         if root != path and root not in path.parents:
-            raise ConfigError(f"{manifest}: crate {name!r} directory {rel!r} is outside the workspace")
+            raise ConfigError(f"crate {name!r} directory {rel!r} is outside the workspace", str(manifest))
         if not path.is_dir():
-            raise ConfigError(f"{manifest}: crate {name!r} directory {rel!r} does not exist")
+            raise ConfigError(f"crate {name!r} directory {rel!r} does not exist", str(manifest))
         dirs[name] = path
-    output = _expect(build.get("output", "a.out"), str, "build.output")
+    output = build.string("output", "a.out")
     if not output or "/" in output or output.startswith("."):
-        raise ConfigError(f"{manifest}: build.output must be a plain file name")
-    opt = _expect(build.get("opt_level", 2), int, "build.opt_level")
-    if not 0 <= opt <= 3:
-        raise ConfigError(f"{manifest}: build.opt_level must be 0 to 3")
+        raise ConfigError("build.output must be a plain file name", str(manifest))
     return Workspace(
         root=root,
         output=output,
-        entry=list(_expect(build.get("entry", ["main"]), list, "build.entry")),
-        opt_level=opt,
-        libs=list(_expect(build.get("libs", []), list, "build.libs")),
-        target=_expect(build.get("target", ""), str, "build.target"),
-        llvm=_expect(build.get("llvm", "auto"), str, "build.llvm"),
+        entry=build.strings("entry", ["main"]),
+        opt_level=build.integer("opt_level", 2, 0, 3),
+        libs=build.strings("libs", []),
+        target=build.string("target", ""),
+        llvm=build.string("llvm", "auto"),
         crates=dirs,
-        run=list(_expect(build.get("run", []), list, "build.run")),
-        cache_max_bytes=int(_expect(cache.get("max_size_mb", DEFAULT_MAX_BYTES >> 20), int,
-                                    "cache.max_size_mb")) << 20,
-        cache_max_age=_expect(cache.get("max_age_days", DEFAULT_MAX_AGE / 86400), (int, float),
-                              "cache.max_age_days") * 86400,
+        run=build.strings("run", []),
+        cache_max_bytes=cache.integer("max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
+        cache_max_age=cache.number("max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400,
     )

@@ -1,0 +1,111 @@
+"""Settings as a manifest gives them (`thinwatch.toml`, or the
+`metadata.thinwatch` table of a `Cargo.toml`), checked where they are read:
+a value of the wrong type or out of range is a configuration error naming
+the file, the key and what it must be, never an internal error later or a
+setting quietly misread. TOML types are named as TOML names them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import math
+import re
+import tomllib
+from pathlib import Path
+
+from . import utf8
+from .errors import ConfigError
+
+_TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def read_toml(path: Path) -> dict:
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise ConfigError(e.strerror or str(e), str(path)) from None
+    try:
+        return tomllib.loads(utf8.decode(data))
+    except utf8.NotUtf8 as e:
+        raise ConfigError(e.message, str(path), e.line, e.col) from None
+    except tomllib.TOMLDecodeError as e:
+        at = _TOML_AT.search(str(e))
+        raise ConfigError(str(e), str(path), *(map(int, at.groups()) if at else ())) from None
+
+
+def _kind(value) -> str:
+    """The TOML type of a parsed value, as a message names it."""
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a float"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return "a date or time"
+    return type(value).__name__
+
+
+class Settings:
+    """One table of a manifest; `where` is its dotted name with a trailing
+    dot (`build.`), so that messages name a key as the file spells it."""
+
+    def __init__(self, path: Path, values, where: str = ""):
+        if not isinstance(values, dict):
+            raise ConfigError(f"{where.rstrip('.') or 'the manifest'} must be a table (it is {_kind(values)})",
+                              str(path))
+        self.path, self.values, self.where = path, values, where
+
+    def _wrong(self, name: str, expected: str, value, numeric: bool = False) -> ConfigError:
+        """`numeric`: a number is expected, so a number out of range is shown as it is."""
+        shown = value if numeric and _kind(value) in ("an integer", "a float") else _kind(value)
+        return ConfigError(f"{name} must be {expected} (it is {shown})", str(self.path))
+
+    def _string(self, name: str, value) -> str:
+        if not isinstance(value, str):
+            raise self._wrong(name, "a string", value)
+        if "\0" in value:      # no file name, argument or symbol can hold one
+            raise ConfigError(f"{name} must not contain a NUL character", str(self.path))
+        return value
+
+    def table(self, key: str) -> "Settings":
+        return Settings(self.path, self.values.get(key, {}), f"{self.where}{key}.")
+
+    def string(self, key: str, default: str) -> str:
+        return self._string(self.where + key, self.values.get(key, default))
+
+    def strings(self, key: str, default: list[str]) -> list[str]:
+        value = self.values.get(key, default)
+        if not isinstance(value, list):
+            raise self._wrong(self.where + key, "an array of strings", value)
+        return [self._string(f"{self.where}{key}[{i}]", item) for i, item in enumerate(value)]
+
+    def integer(self, key: str, default: int | None, low: int, high: int | None = None) -> int | None:
+        value = self.values.get(key, default)
+        if value is None:          # unset, where unset means something (TOML has no null)
+            return None
+        # bool is an int to Python, not to TOML: `opt_level = true` is a mistake
+        if isinstance(value, bool) or not isinstance(value, int) or value < low \
+                or (high is not None and value > high):
+            expected = f"an integer from {low} to {high}" if high is not None else f"an integer of at least {low}"
+            raise self._wrong(self.where + key, expected, value, numeric=True)
+        return value
+
+    def number(self, key: str, default: float, low: float) -> float:
+        value = self.values.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
+                or value < low:
+            raise self._wrong(self.where + key, f"a number of at least {low:g}", value, numeric=True)
+        return float(value)
+
+    def flag(self, key: str, default: bool) -> bool:
+        value = self.values.get(key, default)
+        if not isinstance(value, bool):
+            raise self._wrong(self.where + key, "true or false", value)
+        return value
