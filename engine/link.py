@@ -16,7 +16,7 @@ from pathlib import Path
 from . import files
 from .errors import ConfigError
 from .fragment import digest
-from .programs import stop
+from .programs import spawn, stop
 from .workspace import Unit
 
 
@@ -77,7 +77,7 @@ async def link(args: list[str], output: Path, driver: str = "") -> str:
     output text, raises LinkFailed."""
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
-    proc = await asyncio.create_subprocess_exec(
+    proc = await spawn(
         find_cc(driver), "-o", str(tmp), *args,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     try:
