@@ -132,36 +132,42 @@ class _Worker:
     async def call(self, fn, args: tuple, stall: float) -> tuple:
         """Run one task; every wait here ends, with the reply or _Lost."""
         loop = asyncio.get_running_loop()
-        readable = loop.create_future()
+        replied = loop.create_future()
         fd = self.conn.fileno()
-        loop.add_reader(fd, lambda: readable.done() or readable.set_result(None))
+        loop.add_reader(fd, lambda: replied.done() or replied.set_result(None))
+        # In a thread: a task's bitcode can fill the pipe while the worker reads it.
+        sending = asyncio.ensure_future(asyncio.to_thread(self.conn.send, (fn, args)))
+        # A send into a dead worker fails; the reply's end of file says so, not this.
+        sending.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            try:
-                await asyncio.to_thread(self.conn.send, (fn, args))
-            except OSError:
-                raise _Lost("the worker process died") from None
-            started = time.monotonic()
-            cpu, progressed = _cpu_seconds(self.proc.pid), started
-            while not readable.done():
-                await asyncio.wait({readable}, timeout=CHECK_EVERY)
-                if readable.done() or self.conn.poll(0):
-                    break
-                now, used = time.monotonic(), _cpu_seconds(self.proc.pid)
-                if used != cpu:
-                    cpu, progressed = used, now
-                elif used is not None and now - progressed > stall:
-                    raise _Lost(f"the worker process stopped making progress (no CPU time for {stall:g} s)")
-                if now - started > DEADLINE:
-                    raise _Lost(f"the task did not finish within {DEADLINE:g} s")
+            await self._progress(replied, stall)
         finally:
             loop.remove_reader(fd)
         try:
+            await sending              # the worker read it all before replying, or is gone
             ok, value, pid, start, end = await asyncio.to_thread(self.conn.recv)
         except (EOFError, OSError):
             raise _Lost("the worker process died (LLVM abort, signal or out of memory)") from None
         if not ok:
             raise value
         return value, pid, start, end
+
+    async def _progress(self, replied: asyncio.Future, stall: float) -> None:
+        """Wait for the reply while the worker makes progress: _Lost if it
+        uses no CPU for `stall` seconds or runs past the deadline."""
+        started = time.monotonic()
+        cpu, progressed = _cpu_seconds(self.proc.pid), started
+        while not replied.done():
+            await asyncio.wait({replied}, timeout=CHECK_EVERY)
+            if replied.done() or self.conn.poll(0):
+                return
+            now, used = time.monotonic(), _cpu_seconds(self.proc.pid)
+            if used != cpu:
+                cpu, progressed = used, now
+            elif used is not None and now - progressed > stall:
+                raise _Lost(f"the worker process stopped making progress (no CPU time for {stall:g} s)")
+            if now - started > DEADLINE:
+                raise _Lost(f"the task did not finish within {DEADLINE:g} s")
 
 
 class TaskPool:
@@ -175,17 +181,24 @@ class TaskPool:
         self._ctx.set_forkserver_preload(["engine.backend", "engine.emit", "llvmlite.binding"])
         # Workers hold the read end; the engine's write end closes only when it ends.
         self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
-        self._idle: list[_Worker] = []
+        self._idle: list[_Worker | None] = []     # None: a slot whose worker could not start
         self._busy: set[_Worker] = set()
         self._waiters: list[asyncio.Future] = []
         self._starting = threading.Thread(target=self._start_workers, daemon=True)
         self._starting.start()
 
     def _start_workers(self) -> None:
-        self._idle.extend(self._spawn() for _ in range(self.jobs))
+        for _ in range(self.jobs):
+            try:
+                self._idle.append(self._spawn())
+            except WorkerCrashed:
+                self._idle.append(None)    # started when first needed, which reports its error
 
     def _spawn(self, stderr: str | None = None) -> _Worker:
-        return _Worker(self._ctx, self._engine_r, stderr)
+        try:
+            return _Worker(self._ctx, self._engine_r, stderr)
+        except Exception as e:         # no fork server, no processes left, ...
+            raise WorkerCrashed(f"cannot start a worker process: {e!r}") from None
 
     async def _acquire(self) -> _Worker:
         if self._starting.is_alive():
@@ -202,13 +215,19 @@ class TaskPool:
             finally:
                 self._waiters.remove(woken)
         worker = self._idle.pop()
-        if worker.dead:
-            worker.reap(0)
-            worker = self._spawn()
+        if worker is None or worker.dead:
+            try:
+                fresh = self._spawn()
+            except WorkerCrashed:      # the slot stays, for the next task to try again
+                self._release(worker)
+                raise
+            if worker is not None:
+                worker.reap(0)
+            worker = fresh
         self._busy.add(worker)
         return worker
 
-    def _release(self, worker: _Worker) -> None:
+    def _release(self, worker: _Worker | None) -> None:
         self._busy.discard(worker)
         self._idle.append(worker)
         self._wake_one()
@@ -252,16 +271,17 @@ class TaskPool:
     def close(self) -> None:
         """End the workers once idle ones have seen their pipe close."""
         self._starting.join()
-        for worker in self._idle:
+        idle = [w for w in self._idle if w is not None]
+        for worker in idle:
             worker.conn.close()
-        for worker in self._idle:
+        for worker in idle:
             worker.reap(5)
         self.kill()
 
     def kill(self) -> None:
         """End every worker now (interrupt): no orphans, no waiting on LLVM."""
         self._starting.join()                 # else a worker could start after the kill
-        everyone = self._idle + list(self._busy)
+        everyone = [w for w in self._idle if w is not None] + list(self._busy)
         for worker in everyone:
             worker.kill()
         for worker in everyone:
