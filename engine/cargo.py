@@ -31,7 +31,7 @@ from .cargo_config import SEPARATOR, foreign_target, user_config
 from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, captured_output, read_capture
-from .programs import stop
+from .programs import spawn, stop
 from .settings import Settings, read_toml
 from .workspace import ModuleSource, Project, Unit
 
@@ -169,7 +169,7 @@ class CargoProject(Project):
                             + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
                               "keeps the profile's codegen-units)"))
             self.replaced = []
-        proc = await asyncio.create_subprocess_exec(
+        proc = await spawn(
             *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         artifacts = []

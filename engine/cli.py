@@ -1,7 +1,8 @@
 """`thinwatch` command line.
 
-Exit codes: 0 ok, 1 build failed, 2 usage or configuration error, 130
-interrupted, 141 stdout closed by its reader (as a shell reports SIGPIPE).
+Exit codes: 0 ok, 1 build failed, 2 usage or configuration error; stopped
+by a signal, 128 + its number as a shell reports it: 129 SIGHUP, 130 SIGINT,
+143 SIGTERM, and 141 stdout closed by its reader (as for SIGPIPE).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ from .report import Printer
 from .watch import Session
 
 COMMANDS = ("build", "watch", "test", "clean")
-INTERRUPTED = 130
+INTERRUPTED = 128 + signal.SIGINT
+# Each stops a build cleanly, as Ctrl-C does: a closed terminal (SIGHUP) too.
+STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READER_GONE = 141
 CLEANED = ("cache", "objects", "units", "links", "state.json")
 
@@ -65,8 +68,13 @@ async def _headless(args, root: Path) -> int:
     session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test",
                       wait=args.wait)
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, me.cancel)
+    stopped_by = []
+
+    def stop(sig: int) -> None:
+        stopped_by.append(sig)
+        me.cancel()
+    for sig in STOPPING:
+        loop.add_signal_handler(sig, stop, sig)
     loop.add_signal_handler(signal.SIGUSR1, session.rebuild)     # what `r` is in the TUI
     interrupted = False
     try:
@@ -89,6 +97,8 @@ async def _headless(args, root: Path) -> int:
         session.close(kill=interrupted)
     if printer.closed:
         return READER_GONE
+    if stopped_by:
+        return 128 + stopped_by[0]
     return INTERRUPTED if interrupted else exit_code(session.last)
 
 

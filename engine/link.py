@@ -17,7 +17,7 @@ from pathlib import Path
 from . import files
 from .errors import ConfigError
 from .fragment import digest
-from .programs import stop
+from .programs import spawn, stop
 from .workspace import Unit
 
 
@@ -83,7 +83,7 @@ async def link(args: list[str], output: Path, driver: str = "") -> str:
     # into a directory of this link's: a cancelled link kills the driver
     # before it can remove them.
     with tempfile.TemporaryDirectory(prefix="link-", ignore_cleanup_errors=True) as private:
-        proc = await asyncio.create_subprocess_exec(
+        proc = await spawn(
             find_cc(driver), "-o", str(output), *args, env={**os.environ, "TMPDIR": private},
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         try:

@@ -1,13 +1,26 @@
 """The backend interface the scheduler talks to: run a task, get its result or
 one of three errors (TaskFailed, WorkerCrashed, asyncio.CancelledError).
 
-Implemented on a process pool (forkserver: fork is deadlock-prone next to
-threads, and llvmlite serialises every call behind one lock so threads would
-give no parallelism). A task that breaks the pool is retried alone in a
-one-off process, so that the tasks running beside it are not blamed; if it
-breaks that process too, it is the culprit and fails with WorkerCrashed,
-carrying what the process said last on its standard error: an LLVM abort
-explains itself there (`LLVM ERROR: ...`) and nowhere else.
+Implemented on worker processes of our own, one task at a time each, forked
+by a fork server (fork is deadlock-prone next to threads, and llvmlite
+serialises every call behind one lock so threads would give no parallelism).
+Owning each process, rather than sharing an executor's queues, is what keeps
+these promises:
+- A task waits in the engine for an idle worker, so a task cancelled before
+  it started never runs; one cancelled while running has its worker killed
+  (its result would be dropped, and a new worker forks in milliseconds), so a
+  burst of edits does not queue the work of the builds it supersedes.
+- Every wait on a worker ends: its pipe reports its death at once (no other
+  process holds the other end), a worker whose task uses no CPU for `stall`
+  seconds is wedged and killed, and no task runs longer than DEADLINE.
+- A crash is the task's own (one task per process), but an outside kill (the
+  OOM killer) looks the same: the task is retried once in a fresh process
+  whose standard error is kept, and fails with WorkerCrashed only if it
+  breaks that one too, carrying what the process said last: an LLVM abort
+  explains itself there (`LLVM ERROR: ...`) and nowhere else.
+- Workers end with the engine however it ends, SIGKILL included: each one
+  watches a pipe that only the engine holds open. (Their parent is the fork
+  server, which itself exits once the engine and the workers are gone.)
 """
 
 from __future__ import annotations
@@ -19,12 +32,23 @@ import signal
 import tempfile
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import ForkingPickler
 
 from . import llvm_env
 from .errors import WorkerCrashed
+
+# What of a crashed task's standard error its diagnostic carries.
+STDERR_TAIL = 4000
+# Tasks are CPU-bound pure functions: one whose process uses no CPU for this
+# long is stuck (a deadlock in LLVM's crash handling, a stopped process).
+STALL = 60.0
+# No backend or emission takes anywhere near this; an endless loop in LLVM must
+# still end the build.
+DEADLINE = 1800.0
+CHECK_EVERY = 1.0
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -35,7 +59,17 @@ class TaskResult:
     end: float
 
 
-def _worker_init(stderr: str | None = None) -> None:
+def _exit_with_engine(engine: Connection) -> None:
+    """Return from reading only when the engine's end closes, then end."""
+    try:
+        engine.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
+
+
+def _serve(tasks: Connection, engine: Connection, stderr: str | None) -> None:
+    threading.Thread(target=_exit_with_engine, args=(engine,), daemon=True).start()
     # Interrupts are the engine's to handle: it kills workers when it stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if stderr is not None:
@@ -43,74 +77,212 @@ def _worker_init(stderr: str | None = None) -> None:
         os.dup2(fd, 2)
         os.close(fd)
     llvm_env.init()
+    while True:
+        try:
+            fn, args = tasks.recv()
+        except EOFError:
+            return                     # the pool is closing
+        start = time.time()
+        try:
+            reply = (True, fn(*args))
+        except Exception as e:
+            reply = (False, e)
+        end = time.time()
+        try:
+            data = ForkingPickler.dumps((*reply, os.getpid(), start, end))
+        except Exception as e:         # what cannot travel is reported, so the task still ends
+            data = ForkingPickler.dumps((False, RuntimeError(f"the task's reply cannot be sent: {e!r}"),
+                                         os.getpid(), start, end))
+        tasks.send_bytes(data)
 
 
-# What of a crashed task's standard error its diagnostic carries.
-STDERR_TAIL = 4000
+def _cpu_seconds(pid: int) -> float | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None                    # no /proc: deaths and the deadline still end every wait
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def _ready() -> None:
-    """Nothing: submitted once per worker so that every worker starts now."""
+class _Lost(Exception):
+    """The worker died, stalled or overran the deadline during the task."""
 
 
-def _timed(fn, args):
-    start = time.time()
-    value = fn(*args)
-    return value, os.getpid(), start, time.time()
+class _Worker:
+    def __init__(self, ctx, engine: Connection, stderr: str | None = None):
+        self.conn, theirs = ctx.Pipe()
+        self.proc = ctx.Process(target=_serve, args=(theirs, engine, stderr), daemon=True)
+        self.proc.start()
+        theirs.close()
+        self.dead = False
+
+    def kill(self) -> None:
+        """Its pipe stays open: a thread may be sending or receiving on it,
+        and ends on the broken pipe; it is closed when nothing refers to it."""
+        self.dead = True
+        try:
+            self.proc.kill()
+        except (OSError, ValueError):  # gone already, or closed
+            pass
+
+    def reap(self, timeout: float) -> None:
+        self.proc.join(timeout)
+
+    async def call(self, fn, args: tuple, stall: float) -> tuple:
+        """Run one task; every wait here ends, with the reply or _Lost."""
+        loop = asyncio.get_running_loop()
+        replied = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: replied.done() or replied.set_result(None))
+        # In a thread: a task's bitcode can fill the pipe while the worker reads it.
+        sending = asyncio.ensure_future(asyncio.to_thread(self.conn.send, (fn, args)))
+        # A send into a dead worker fails; the reply's end of file says so, not this.
+        sending.add_done_callback(lambda t: t.cancelled() or t.exception())
+        try:
+            await self._progress(replied, stall)
+        finally:
+            loop.remove_reader(fd)
+        try:
+            await sending              # the worker read it all before replying, or is gone
+            ok, value, pid, start, end = await asyncio.to_thread(self.conn.recv)
+        except (EOFError, OSError):
+            raise _Lost("the worker process died (LLVM abort, signal or out of memory)") from None
+        if not ok:
+            raise value
+        return value, pid, start, end
+
+    async def _progress(self, replied: asyncio.Future, stall: float) -> None:
+        """Wait for the reply while the worker makes progress: _Lost if it
+        uses no CPU for `stall` seconds or runs past the deadline."""
+        started = time.monotonic()
+        cpu, progressed = _cpu_seconds(self.proc.pid), started
+        while not replied.done():
+            await asyncio.wait({replied}, timeout=CHECK_EVERY)
+            if replied.done() or self.conn.poll(0):
+                return
+            now, used = time.monotonic(), _cpu_seconds(self.proc.pid)
+            if used != cpu:
+                cpu, progressed = used, now
+            elif used is not None and now - progressed > stall:
+                raise _Lost(f"the worker process stopped making progress (no CPU time for {stall:g} s)")
+            if now - started > DEADLINE:
+                raise _Lost(f"the task did not finish within {DEADLINE:g} s")
 
 
 class TaskPool:
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
+        self.stall = STALL
         self._ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has the engine's tasks and LLVM loaded, and
         # start while the front end (cargo) runs rather than after it. Starting
-        # one waits for that server to import them (~0.1 s): a thread does it.
+        # them waits for that server to import them (~0.1 s): a thread does it.
         self._ctx.set_forkserver_preload(["engine.backend", "engine.emit", "llvmlite.binding"])
-        self._executor = self._new(self.jobs)
+        # Workers hold the read end; the engine's write end closes only when it ends.
+        self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
+        self._idle: list[_Worker | None] = []     # None: a slot whose worker could not start
+        self._busy: set[_Worker] = set()
+        self._waiters: list[asyncio.Future] = []
         self._starting = threading.Thread(target=self._start_workers, daemon=True)
         self._starting.start()
 
     def _start_workers(self) -> None:
         for _ in range(self.jobs):
-            self._executor.submit(_ready)
+            try:
+                self._idle.append(self._spawn())
+            except WorkerCrashed:
+                self._idle.append(None)    # started when first needed, which reports its error
 
-    def _new(self, workers: int, stderr: str | None = None) -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(max_workers=workers, mp_context=self._ctx, initializer=_worker_init,
-                                   initargs=(stderr,))
+    def _spawn(self, stderr: str | None = None) -> _Worker:
+        try:
+            return _Worker(self._ctx, self._engine_r, stderr)
+        except Exception as e:         # no fork server, no processes left, ...
+            raise WorkerCrashed(f"cannot start a worker process: {e!r}") from None
+
+    async def _acquire(self) -> _Worker:
+        if self._starting.is_alive():
+            await asyncio.to_thread(self._starting.join)
+        while not self._idle:
+            woken = asyncio.get_running_loop().create_future()
+            self._waiters.append(woken)
+            try:
+                await woken
+            except asyncio.CancelledError:
+                if woken.done() and not woken.cancelled():
+                    self._wake_one()   # pass on the worker it was woken for
+                raise
+            finally:
+                self._waiters.remove(woken)
+        worker = self._idle.pop()
+        if worker is None or worker.dead:
+            try:
+                fresh = self._spawn()
+            except WorkerCrashed:      # the slot stays, for the next task to try again
+                self._release(worker)
+                raise
+            if worker is not None:
+                worker.reap(0)
+            worker = fresh
+        self._busy.add(worker)
+        return worker
+
+    def _release(self, worker: _Worker | None) -> None:
+        self._busy.discard(worker)
+        self._idle.append(worker)
+        self._wake_one()
+
+    def _wake_one(self) -> None:
+        for woken in self._waiters:
+            if not woken.done():
+                woken.set_result(None)
+                return
 
     async def run(self, fn, *args) -> TaskResult:
-        loop = asyncio.get_running_loop()
-        executor = self._executor
+        worker = await self._acquire()
         try:
-            return TaskResult(*await loop.run_in_executor(executor, _timed, fn, args))
-        except BrokenProcessPool:
-            if executor is self._executor:
-                self._executor = self._new(self.jobs)
-                executor.shutdown(wait=False, cancel_futures=True)
-        # A file, not a pipe: the worker comes from the fork server, not from
-        # this process, so it opens the file by name.
+            return TaskResult(*await worker.call(fn, args, self.stall))
+        except _Lost:
+            worker.kill()
+        except asyncio.CancelledError:
+            worker.kill()             # the result would be dropped: stop the work now
+            raise
+        finally:
+            self._release(worker)
+        return await self._retry(fn, args)
+
+    async def _retry(self, fn, args: tuple) -> TaskResult:
+        """Run a task whose worker was lost once more, alone, keeping what its
+        process says: it is the culprit only if it loses this one too. A file,
+        not a pipe: the worker comes from the fork server, so it opens the
+        file by name."""
         with tempfile.NamedTemporaryFile(prefix="thinwatch-stderr-") as stderr:
-            alone = self._new(1, stderr.name)
+            alone = self._spawn(stderr.name)
+            self._busy.add(alone)
             try:
-                return TaskResult(*await loop.run_in_executor(alone, _timed, fn, args))
-            except BrokenProcessPool:
+                return TaskResult(*await alone.call(fn, args, self.stall))
+            except _Lost as e:
                 said = stderr.read().decode("utf-8", "replace").strip()[-STDERR_TAIL:]
-                raise WorkerCrashed("the worker process died (LLVM abort, signal or out of memory)"
-                                    + (f":\n{said}" if said else "")) from None
+                raise WorkerCrashed(str(e) + (f":\n{said}" if said else "")) from None
             finally:
-                alone.shutdown(wait=False, cancel_futures=True)
+                alone.kill()
+                self._busy.discard(alone)
 
     def close(self) -> None:
+        """End the workers once idle ones have seen their pipe close."""
         self._starting.join()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        idle = [w for w in self._idle if w is not None]
+        for worker in idle:
+            worker.conn.close()
+        for worker in idle:
+            worker.reap(5)
+        self.kill()
 
     def kill(self) -> None:
         """End every worker now (interrupt): no orphans, no waiting on LLVM."""
         self._starting.join()                 # else a worker could start after the kill
-        for proc in list(getattr(self._executor, "_processes", {}).values()):
-            proc.kill()
-        # With the workers gone this returns at once, and it releases the
-        # queues' semaphores now: the process may end without a teardown
-        # (cli.main), and multiprocessing's tracker would report them leaked.
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        everyone = [w for w in self._idle if w is not None] + list(self._busy)
+        for worker in everyone:
+            worker.kill()
+        for worker in everyone:
+            worker.reap(5)
