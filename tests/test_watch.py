@@ -232,7 +232,7 @@ def test_manifest_error_is_reported_and_watch_continues(ir_ws, watcher):
     good = manifest.read_text()
     manifest.write_text("[crates\n")
     diag = w.next("diagnostic")
-    assert "thinwatch.toml" in diag["message"]      # the message names the file
+    assert diag["file"].endswith("thinwatch.toml") and diag["line"] == 1     # the diagnostic names the place
     assert not w.next("build-finished")["ok"]
     manifest.write_text(good)
     assert w.next("build-finished")["ok"]
