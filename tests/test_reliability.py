@@ -313,3 +313,22 @@ def test_a_record_that_cannot_be_written_leaves_the_last_executable(ir_ws, pool,
     assert build(ir_ws, pool).finished.ok
     assert exe.read_bytes() != good
     assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_a_cache_that_cannot_be_pruned_leaves_a_good_build_good(ir_ws, pool, tmp_path):
+    """Pruning is housekeeping after the outputs and record are in place:
+    an entry that cannot be removed is said, and the build stays ok."""
+    assert build(ir_ws, pool).finished.ok
+    stale = sorted((ir_ws / ".thinwatch/cache/obj").rglob("*"))
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    manifest = ir_ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text() + "\n[cache]\nmax_size_mb = 0\nmax_age_days = 0\n")
+    pinned = next(p for p in stale if p.is_file())
+    subprocess.run(["chattr", "+i", str(pinned)], check=True)      # not even root may remove it
+    try:
+        out = build(ir_ws, pool)
+    finally:
+        subprocess.run(["chattr", "-i", str(pinned)], check=True)
+    assert out.finished.ok
+    assert [d.level for d in out.diagnostics] == ["warning"] and "cannot prune" in out.diagnostics[0].message
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)      # the edit's executable is in place
