@@ -20,7 +20,7 @@ import orjson
 from . import backend, emit, files, llvm_env, record
 from .cache import Cache
 from .errors import ConfigError, TaskFailed, WorkerCrashed
-from .events import FINAL_STATES, Diagnostic, Event, ModuleState, TaskFinished
+from .events import Diagnostic, Event, ModuleState, ModuleStatus, TaskFinished
 from .fragment import digest
 from .native_llvm import Codegen
 from .pool import TaskPool
@@ -101,7 +101,7 @@ class Build:
         # Per module: its emission, its plan and every emission of its unit, so
         # the front-ends can re-run a backend to show its optimised IR.
         self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
-        self.final: dict[str, int] = {}
+        self.final: dict[ModuleStatus, int] = {}
         self.backend_jobs = 0
         self.early: "Early | None" = None
 
@@ -144,8 +144,8 @@ class Build:
         """Backend jobs this build ran, early ones included (used or not)."""
         return self.backend_jobs + (self.early.job_count if self.early else 0)
 
-    def state(self, src: ModuleSource, state: str, **kw) -> None:
-        if state in FINAL_STATES:
+    def state(self, src: ModuleSource, state: ModuleStatus, **kw) -> None:
+        if state.final:
             self.final[state] = self.final.get(state, 0) + 1
         self.sink(ModuleState(self.gen, src.id, src.crate, state, **kw))
 
@@ -153,7 +153,7 @@ class Build:
         self.failed[src.id] = message
         self.sink(Diagnostic(self.gen, "error", message, module=src.id,
                              file=_relative(src, self.ws.root), line=line, col=col))
-        self.state(src, "failed", why=[message])
+        self.state(src, ModuleStatus.FAILED, why=[message])
 
     def task_done(self, src: ModuleSource, phase: str, res) -> None:
         self.sink(TaskFinished(self.gen, src.id, phase, res.worker, res.start, res.end - res.start))
@@ -229,7 +229,7 @@ class Build:
         if hit is not None:
             self._remember(src, hit, stamp, read_at)
             return hit
-        self.state(src, "emitting")
+        self.state(src, ModuleStatus.EMITTING)
         try:
             res = await self.pool.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
         except TaskFailed as e:
@@ -282,7 +282,7 @@ class Build:
     async def backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest_: str,
                       emitted: dict[str, Emitted], state: str) -> bytes | None:
         src = em.source
-        self.state(src, "optimizing")
+        self.state(src, ModuleStatus.OPTIMIZING)
         bc = await self.bitcode(em)
         if bc is None:
             return None

@@ -6,12 +6,38 @@ a `reason` field like cargo's `--message-format=json`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import ClassVar
 
 import orjson
 
-STATES = ("pending", "emitting", "optimizing", "rebuilt", "reimported", "reused", "failed", "removed")
-FINAL_STATES = ("rebuilt", "reimported", "reused", "failed", "removed")
+
+class ModuleStatus(StrEnum):
+    """A module's state in a build: live ones while it is worked on, then
+    exactly one final one. A `str`, so `--json` writes its plain name."""
+
+    symbol: str     # reads in monochrome
+    order: int      # place when sorted by state: what needs attention first
+    final: bool
+
+    def __new__(cls, name: str, symbol: str, order: int, final: bool):
+        status = str.__new__(cls, name)
+        status._value_ = name
+        status.symbol, status.order, status.final = symbol, order, final
+        return status
+
+    PENDING = "pending", "…", 5, False
+    EMITTING = "emitting", "…", 4, False
+    OPTIMIZING = "optimizing", "…", 3, False
+    REBUILT = "rebuilt", "●", 1, True
+    REIMPORTED = "reimported", "◐", 2, True
+    REUSED = "reused", "○", 7, True
+    FAILED = "failed", "✗", 0, True
+    REMOVED = "removed", "−", 6, True
+
+
+LIVE_STATES = tuple(s for s in ModuleStatus if not s.final)
+FINAL_STATES = tuple(s for s in ModuleStatus if s.final)
 
 
 @dataclass
@@ -37,7 +63,7 @@ class ModuleState(Event):
     reason: ClassVar[str] = "module-state"
     module: str
     crate: str
-    state: str
+    state: ModuleStatus
     why: list[str] = field(default_factory=list)
     imports: list[list[str]] = field(default_factory=list)   # [name, exporter, hash]
     exported_to: list[str] = field(default_factory=list)
@@ -94,7 +120,7 @@ class LinkFinished(Event):
 class BuildFinished(Event):
     reason: ClassVar[str] = "build-finished"
     ok: bool
-    counts: dict[str, int]
+    counts: dict[str, int]    # final state name -> modules in it
     seconds: float
     phases: dict[str, float]
     backend_jobs: int

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
-                     ModuleState, ProgramFinished)
+                     ModuleState, ModuleStatus, ProgramFinished)
 
-COLOURS = {"rebuilt": "33", "reimported": "36", "reused": "2", "failed": "31", "removed": "35"}
-SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−"}
+# The states a module gets a line for (a failure has its diagnostic), in ANSI colours.
+COLOURS = {ModuleStatus.REBUILT: "33", ModuleStatus.REIMPORTED: "36", ModuleStatus.REMOVED: "35"}
 
 
 class Printer:
@@ -62,10 +62,9 @@ class Printer:
         if isinstance(ev, BuildStarted):
             what = ", ".join(ev.trigger[:3]) + (" …" if len(ev.trigger) > 3 else "")
             return f"build {ev.generation}" + (f" ({what})" if what else "")
-        if isinstance(ev, ModuleState) and ev.state in ("rebuilt", "reimported", "removed"):
+        if isinstance(ev, ModuleState) and ev.state in COLOURS:
             why = "; ".join(ev.why[:3]) + (" …" if len(ev.why) > 3 else "")
-            sym = SYMBOLS[ev.state]
-            return f"  {self._c(COLOURS[ev.state], f'{sym} {ev.state:<10}')} {ev.module}" + \
+            return f"  {self._c(COLOURS[ev.state], f'{ev.state.symbol} {ev.state:<10}')} {ev.module}" + \
                 (f"  ({why})" if why else "")
         if isinstance(ev, Diagnostic):
             level, said = ev.parts()

@@ -22,7 +22,8 @@ from .builddir import open_build_dir
 from .early import Early, LastLink
 from .cache import place
 from .errors import ConfigError
-from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState
+from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState,
+                     ModuleStatus)
 from .link import LinkFailed, inputs_key, link
 from .native_llvm import choose
 from .pool import TaskPool
@@ -57,7 +58,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
     sink(BuildStarted(generation, trigger or [], str(root)))
 
     def finish(ok: bool, b: "Build | None" = None, outputs: list[str] = ()) -> BuildFinished:
-        counts = {s: b.final.get(s, 0) for s in FINAL_STATES} if b else {}
+        counts = {s.value: b.final.get(s, 0) for s in FINAL_STATES} if b else {}
         ev = BuildFinished(generation, ok, counts, round(time.monotonic() - t0, 4),
                            {k: round(v, 4) for k, v in phases.items()}, b.all_backend_jobs if b else 0,
                            outputs[0] if outputs else None, outputs=list(outputs),
@@ -130,7 +131,7 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     failed_before = set(b.failed)
     sources = unit.modules
     for src in sources:
-        b.state(src, "pending")
+        b.state(src, ModuleStatus.PENDING)
 
     t = time.monotonic()
     await asyncio.to_thread(b.look_up, sources)
@@ -175,10 +176,10 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
             fresh = old is not None and old.left(d, path)
             obj = None if fresh else await asyncio.to_thread(b.cache.get, "obj", d)
         cached = fresh or obj is not None    # False also when the entry failed verification
-        changed = "rebuilt" if old is None or old.own != em.own else "reimported"
+        changed = ModuleStatus.REBUILT if old is None or old.own != em.own else ModuleStatus.REIMPORTED
         # An object an early job of this build compiled is this build's work.
-        state = "reused" if cached and early_seconds is None else changed
-        why = keys.explain(old.components if old else None, comps) if state != "reused" else []
+        state = ModuleStatus.REUSED if cached and early_seconds is None else changed
+        why = keys.explain(old.components if old else None, comps) if state != ModuleStatus.REUSED else []
         if not cached:
             obj = await b.backend(em, plan, comps, d, linked, state)
             if obj is None:
@@ -211,8 +212,8 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
     current = {src.id for src in sources}
     for mid in sorted(set(prev.modules) - current):
         unit.object(mid).unlink(missing_ok=True)
-        b.sink(ModuleState(b.gen, mid, mid.split("::")[0], "removed"))
-        b.final["removed"] = b.final.get("removed", 0) + 1
+        b.sink(ModuleState(b.gen, mid, mid.split("::")[0], ModuleStatus.REMOVED))
+        b.final[ModuleStatus.REMOVED] = b.final.get(ModuleStatus.REMOVED, 0) + 1
 
     output, staged = None, None
     new_record.link_inputs, new_record.exe_sha = prev.link_inputs, prev.exe_sha

@@ -19,7 +19,7 @@ from typing import Callable
 
 import watchfiles
 
-from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState
+from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
@@ -221,8 +221,8 @@ class Session:
         self.sink(BuildStarted(self.generation, trigger, str(self.root)))
         modules = sorted((em.source.id, em.source.crate) for em, _, _ in self.last_build.inputs.values())
         for mid, crate in modules:
-            self.sink(ModuleState(self.generation, mid, crate, "reused", why=["contents unchanged"]))
-        counts = {s: 0 for s in FINAL_STATES} | {"reused": len(modules)}
+            self.sink(ModuleState(self.generation, mid, crate, ModuleStatus.REUSED, why=["contents unchanged"]))
+        counts = {s.value: 0 for s in FINAL_STATES} | {ModuleStatus.REUSED.value: len(modules)}
         self.last = BuildFinished(self.generation, True, counts, 0.0, {}, 0, self.last.output,
                                   outputs=self.last.outputs)
         self.sink(self.last)

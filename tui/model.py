@@ -13,16 +13,17 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from engine.events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
-                           LinkFinished, ModuleState, TaskFinished)
+from engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
+                           LinkFinished, ModuleState, ModuleStatus, TaskFinished)
 
-SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−",
-           "pending": "…", "emitting": "…", "optimizing": "…"}
-ACTIVE = ("pending", "emitting", "optimizing")
-STATE_ORDER = {s: i for i, s in enumerate(
-    ("failed", "rebuilt", "reimported", "optimizing", "emitting", "pending", "removed", "reused"))}
 HISTORY = 20
 LOG_LINES = 2000
+# A module's state told in words when its key diff says nothing.
+WHY = {ModuleStatus.REUSED: "backend key unchanged: the cached object was used",
+       ModuleStatus.REBUILT: "new module or own bitcode changed",
+       ModuleStatus.PENDING: "waiting for this build", ModuleStatus.EMITTING: "emitting pre-link bitcode",
+       ModuleStatus.OPTIMIZING: "running the ThinLTO backend",
+       ModuleStatus.REMOVED: "its source is gone"}
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Task:
 class ModuleRow:
     module: str
     crate: str
-    state: str = "pending"
+    state: ModuleStatus = ModuleStatus.PENDING
     why: list[str] = field(default_factory=list)
     imports: list[list[str]] = field(default_factory=list)
     exported_to: list[str] = field(default_factory=list)
@@ -48,20 +49,20 @@ class ModuleRow:
     emit_s: float | None = None           # this build's emission, if it ran
     backend_s: float | None = None        # this build's backend, if it ran
     last_backend_s: float | None = None   # last known backend time (for "saved")
-    last_final: str | None = None         # final state of the previous finished module
+    last_final: ModuleStatus | None = None   # final state of the previous finished module
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))   # (generation, state)
 
     @property
     def symbol(self) -> str:
-        return SYMBOLS.get(self.state, "?")
+        return self.state.symbol
 
     @property
     def changed(self) -> bool:
         """Shown by the "changed only" filter: did work, or is about to."""
-        if self.state == "reused":
+        if self.state == ModuleStatus.REUSED:
             return False
-        if self.state == "pending":
-            return self.last_final not in (None, "reused")
+        if self.state == ModuleStatus.PENDING:
+            return self.last_final not in (None, ModuleStatus.REUSED)
         return True
 
 
@@ -105,7 +106,7 @@ class Model:
 
     def saved_seconds(self) -> float:
         """Backend time not spent: last known backend seconds of reused modules."""
-        return sum(r.last_backend_s or 0.0 for r in self.rows.values() if r.state == "reused")
+        return sum(r.last_backend_s or 0.0 for r in self.rows.values() if r.state == ModuleStatus.REUSED)
 
     # -- folding ---------------------------------------------------------------
     def _log(self, style: str, text: str) -> None:
@@ -165,12 +166,12 @@ class Model:
         row = self.rows.get(ev.module)
         if row is None:
             row = self.rows[ev.module] = ModuleRow(ev.module, ev.crate)
-        elif ev.state == "pending" and row.state in FINAL_STATES:
+        elif ev.state == ModuleStatus.PENDING and row.state.final:
             row.last_final = row.state
         row.state = ev.state
-        if ev.state in FINAL_STATES:
+        if ev.state.final:
             row.why = list(ev.why)
-            if ev.state != "failed" or ev.imports:
+            if ev.state != ModuleStatus.FAILED or ev.imports:
                 row.imports, row.exported_to = list(ev.imports), list(ev.exported_to)
                 row.promoted, row.internalized = list(ev.promoted), list(ev.internalized)
             if ev.object_size is not None:
@@ -200,8 +201,4 @@ class Model:
     def why_text(self, row: ModuleRow) -> str:
         if row.why:
             return "; ".join(row.why)
-        return {"reused": "backend key unchanged: the cached object was used",
-                "rebuilt": "new module or own bitcode changed",
-                "pending": "waiting for this build", "emitting": "emitting pre-link bitcode",
-                "optimizing": "running the ThinLTO backend",
-                "removed": "its source is gone"}.get(row.state, "")
+        return WHY.get(row.state, "")

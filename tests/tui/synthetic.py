@@ -5,7 +5,7 @@ and model tests. Pids and times are made up and constant."""
 from __future__ import annotations
 
 from engine.events import (BuildFinished, BuildStarted, Diagnostic, LinkFinished, ModuleState,
-                           TaskFinished)
+                           ModuleStatus, TaskFinished)
 
 WS = "/ws/sample"
 MODULES = ["app::main", "app::pipeline", "app::shapes", "core::counter", "core::geom", "core::math",
@@ -34,20 +34,20 @@ def crate(m: str) -> str:
 
 
 def final(gen: int, m: str, state: str, why: list[str]) -> ModuleState:
-    return ModuleState(gen, m, crate(m), state, why=why, imports=IMPORTS.get(m, []),
+    return ModuleState(gen, m, crate(m), ModuleStatus(state), why=why, imports=IMPORTS.get(m, []),
                        exported_to=EXPORTED.get(m, []), promoted=PROMOTED.get(m, []),
                        internalized=["offset"] if m == "app::shapes" else [], object_size=SIZES[m])
 
 
 def build(gen: int, t0: float, states: dict[str, tuple[str, list[str]]], trigger: list[str]) -> list:
-    evs = [BuildStarted(gen, trigger, WS)] + [ModuleState(gen, m, crate(m), "pending") for m in MODULES]
+    evs = [BuildStarted(gen, trigger, WS)] + [ModuleState(gen, m, crate(m), ModuleStatus.PENDING) for m in MODULES]
     clock = {pid: t0 for pid in PIDS}
     work = [m for m in MODULES if states[m][0] != "reused"]
     for i, m in enumerate(work):                  # emission of rebuilt modules
         if states[m][0] != "rebuilt":
             continue
         pid = PIDS[i % 2]
-        evs += [ModuleState(gen, m, crate(m), "emitting"),
+        evs += [ModuleState(gen, m, crate(m), ModuleStatus.EMITTING),
                 TaskFinished(gen, m, "emit", pid, clock[pid], 0.010 + 0.002 * i)]
         clock[pid] += 0.012 + 0.002 * i
     for m in MODULES:
@@ -56,7 +56,7 @@ def build(gen: int, t0: float, states: dict[str, tuple[str, list[str]]], trigger
     for i, m in enumerate(work):
         pid = PIDS[i % 2]
         secs = 0.020 + 0.005 * (i % 4) + (0.050 if m == "app::main" else 0)
-        evs += [ModuleState(gen, m, crate(m), "optimizing"),
+        evs += [ModuleState(gen, m, crate(m), ModuleStatus.OPTIMIZING),
                 TaskFinished(gen, m, "backend", pid, clock[pid], secs),
                 final(gen, m, *states[m])]
         clock[pid] += secs + 0.001

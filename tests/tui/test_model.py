@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthetic import MODULES, two_builds
-from engine.events import BuildFinished, BuildStarted, ModuleState, TaskFinished
+from engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
 from tui.model import Model
 
 
@@ -30,7 +30,7 @@ def test_two_builds_fold_to_the_last_states():
 def test_stale_generation_never_overwrites_current_state():
     m = Model()
     m.apply(two_builds())
-    late = [ModuleState(1, "core::math", "core", "failed", why=["late"]),
+    late = [ModuleState(1, "core::math", "core", ModuleStatus.FAILED, why=["late"]),
             TaskFinished(1, "core::math", "backend", 1, 0.0, 99.0),
             BuildFinished(1, False, {}, 9.0, {}, 0, None)]
     m.apply(late)
@@ -42,13 +42,13 @@ def test_stale_generation_never_overwrites_current_state():
 def test_superseded_build_keeps_the_last_good_build():
     m = Model()
     m.apply(two_builds())
-    m.apply([BuildStarted(3, ["core/math.ll"], "/ws"), ModuleState(3, "core::math", "core", "emitting")])
+    m.apply([BuildStarted(3, ["core/math.ll"], "/ws"), ModuleState(3, "core::math", "core", ModuleStatus.EMITTING)])
     assert m.watch_state == "building" and m.tasks == []
     m.apply([BuildFinished(3, False, {}, 0.1, {}, 0, None, superseded=True)])
     assert m.watch_state == "watching" and m.last.generation == 2
     assert "superseded" in m.log[-1].text
     # the abandoned build's late events are dropped once build 4 starts
-    m.apply([BuildStarted(4, ["core/math.ll"], "/ws"), ModuleState(3, "core::math", "core", "rebuilt")])
+    m.apply([BuildStarted(4, ["core/math.ll"], "/ws"), ModuleState(3, "core::math", "core", ModuleStatus.REBUILT)])
     assert m.rows["core::math"].state == "emitting"
 
 

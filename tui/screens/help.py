@@ -8,6 +8,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from engine.events import FINAL_STATES, LIVE_STATES, ModuleStatus
+
 KEYS = (
     ("q", "quit (stops the engine and its workers)"),
     ("r", "rebuild now"),
@@ -24,14 +26,16 @@ KEYS = (
     ("↑ ↓ j k", "move"),
     ("?", "this help"),
 )
-STATES = (
-    ("●", "rebuilt", "own bitcode changed (or new): emission + backend"),
-    ("◐", "reimported", "own bitcode unchanged, backend key changed: backend only"),
-    ("○", "reused", "backend key unchanged: cached object"),
-    ("✗", "failed", "see the log and the inspector"),
-    ("−", "removed", "its source is gone"),
-    ("…", "pending / emitting / optimizing", "in progress"),
-)
+MEANING = {
+    ModuleStatus.REBUILT: "own bitcode changed (or new): emission + backend",
+    ModuleStatus.REIMPORTED: "own bitcode unchanged, backend key changed: backend only",
+    ModuleStatus.REUSED: "backend key unchanged: cached object",
+    ModuleStatus.FAILED: "see the log and the inspector",
+    ModuleStatus.REMOVED: "its source is gone",
+}
+# The live states share a symbol: one line for them.
+STATES = (*((s.symbol, s, MEANING[s]) for s in FINAL_STATES),
+          (LIVE_STATES[0].symbol, " / ".join(LIVE_STATES), "in progress"))
 
 
 class HelpScreen(ModalScreen):

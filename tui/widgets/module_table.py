@@ -7,10 +7,10 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from engine.events import STATES
+from engine.events import ModuleStatus
 
 from .. import format as fmt
-from ..model import STATE_ORDER, Model, ModuleRow
+from ..model import Model, ModuleRow
 
 # key, label, fixed width (None: grows with the names added)
 COLUMNS = (("crate", "crate", None), ("module", "module", None), ("state", "state", 12),
@@ -26,7 +26,7 @@ def cells(row: ModuleRow, styles: dict) -> tuple:
 
 def sort_key(mode: str, row: ModuleRow):
     if mode == "state":
-        within = (STATE_ORDER.get(row.state, 99), row.module)
+        within = (row.state.order, row.module)
     elif mode == "backend":
         within = (-(row.last_backend_s or 0.0), row.module)
     elif mode == "size":
@@ -42,7 +42,7 @@ REBUILD_AFTER = 32      # more rows than this to hide at once: rebuild the table
 class ModuleTable(DataTable):
     """Colours per state come from app.tcss (`.module-table--<state>`)."""
 
-    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {f"module-table--{s}" for s in STATES}
+    COMPONENT_CLASSES = DataTable.COMPONENT_CLASSES | {f"module-table--{s}" for s in ModuleStatus}
     BINDINGS = [
         Binding("enter", "select_cursor", "inspect"),
         Binding("j", "cursor_down", "down", show=False),
@@ -88,7 +88,7 @@ class ModuleTable(DataTable):
                 # ~30 ms.
                 self.clear()
                 self.shown = {}
-        styles = {s: self.get_component_rich_style(f"module-table--{s}") for s in STATES}
+        styles = {s: self.get_component_rich_style(f"module-table--{s}") for s in ModuleStatus}
         for mid in check:
             row = model.rows.get(mid)
             want = row is not None and self.visible(row)

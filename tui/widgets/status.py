@@ -5,15 +5,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from .. import format as fmt
-from ..model import SYMBOLS, Model
+from engine.events import FINAL_STATES, LIVE_STATES
 
-SHOWN = ("rebuilt", "reimported", "reused", "failed", "removed")
+from .. import format as fmt
+from ..model import Model
+
 WATCH = ("watching", "building", "paused", "failed")
 
 
 class StatusBar(Widget):
-    COMPONENT_CLASSES = {f"status--{s}" for s in (*SHOWN, *WATCH, "dim", "title")}
+    COMPONENT_CLASSES = {f"status--{s}" for s in (*FINAL_STATES, *WATCH, "dim", "title")}
 
     def __init__(self, model: Model, **kw):
         super().__init__(**kw)
@@ -38,12 +39,12 @@ class StatusBar(Widget):
             t.append(f" ({m.last.backend_jobs} backend jobs)", style=self._s("dim"))
         t.append("\n")
         counts = m.counts()
-        for s in SHOWN:
-            t.append(f"{SYMBOLS[s]} {counts.get(s, 0)} {s}", style=self._s(s))
+        for s in FINAL_STATES:
+            t.append(f"{s.symbol} {counts.get(s, 0)} {s}", style=self._s(s))
             t.append("  ")
-        active = sum(counts.get(s, 0) for s in ("pending", "emitting", "optimizing"))
+        active = sum(counts.get(s, 0) for s in LIVE_STATES)
         if active:
-            t.append(f"… {active} in progress  ")
+            t.append(f"{LIVE_STATES[0].symbol} {active} in progress  ")
         t.append(f"{len(m.rows)} modules", style=self._s("dim"))
         t.append(f"   saved {fmt.seconds(m.saved_seconds())} of backend time vs a full rebuild")
         return t
