@@ -10,8 +10,23 @@ result is parsed once, optimised and compiled.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from . import irtext, llvm_env, native_llvm
 from .fragment import merge, promoted_name, function_declaration, global_declaration
+
+
+@dataclass(frozen=True)
+class BackendOptions:
+    """Everything a backend job reads besides its module, plan and fragments,
+    so all of it is part of every backend key. Relocations are not an option:
+    objects are always PIC, to link with `-pie`."""
+    triple: str
+    opt_level: int
+    cpu: str            # "" = the triple's generic CPU
+    library: str        # the LLVM that compiles: a shared library's path, "" = llvmlite in-process
+    codegen: str        # that LLVM's identity (version, and the library's stamp)
+    pipeline: str       # its pass pipeline, without the level
 
 
 def _relink(mt: irtext.ModuleText, name: str, keyword: str, visibility: str | None = None) -> None:
@@ -50,18 +65,18 @@ def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
 
 
 def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict],
-                opts: dict, want_ir: bool = False) -> dict:
+                opts: BackendOptions, want_ir: bool = False) -> dict:
     llvm = llvm_env.binding()
     llvm_env.init()
     own = llvm.parse_bitcode(bitcode, llvm.create_context())
     mt = apply_plan(str(own), module_id, plan)
     imported = merge(mt, fragments)
-    if opts["library"]:
-        obj, ir = native_llvm.compile_text(opts["library"], opts["codegen"], mt.render(), opts["triple"],
-                                           opts["cpu"], opts["opt_level"], opts["pipeline"], want_ir)
+    if opts.library:
+        obj, ir = native_llvm.compile_text(opts.library, opts.codegen, mt.render(), opts.triple,
+                                           opts.cpu, opts.opt_level, opts.pipeline, want_ir)
         return {"object": obj, "imported": imported, "ir": ir}
     mod = llvm.parse_assembly(mt.render(), llvm.create_context())
     llvm_env.verify(mod)
-    llvm_env.optimize(mod, opts["triple"], opts["opt_level"], cpu=opts["cpu"])
-    obj = llvm_env.emit_object(mod, opts["triple"], opts["opt_level"], opts["cpu"])
+    llvm_env.optimize(mod, opts.triple, opts.opt_level, cpu=opts.cpu)
+    obj = llvm_env.emit_object(mod, opts.triple, opts.opt_level, opts.cpu)
     return {"object": obj, "imported": imported, "ir": str(mod) if want_ir else None}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Callable
 import orjson
 
 from . import backend, emit, files, llvm_env, record
+from .backend import BackendOptions
 from .cache import Cache
 from .errors import ConfigError, TaskFailed, WorkerCrashed
 from .events import Diagnostic, Event, ModuleState, ModuleStatus, TaskFinished
@@ -94,7 +95,7 @@ class Build:
         self.emit_opts: dict = {}           # known once `emission_ready` returned
         self._codegen = codegen
         self.codegen: Codegen | None = None  # known once `ready` returned
-        self.backend_opts: dict = {}
+        self.backend_opts: BackendOptions | None = None     # known once `ready` returned
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
         self.backend_seconds: dict[str, float] = {}
@@ -116,14 +117,14 @@ class Build:
     async def ready(self) -> None:
         """Wait until the backend's LLVM is known. Finding it can run `rustc`
         (~0.05-0.15 s), so it is looked up while the front end runs."""
-        if not self.backend_opts:
+        if self.backend_opts is None:
             await self.emission_ready()
             codegen = await asyncio.shield(self._codegen)
             if isinstance(codegen, ConfigError):
                 raise codegen
             self.codegen = codegen
-            self.backend_opts = {"triple": self.emit_opts["triple"], "opt_level": self.ws.opt_level,
-                                 "reloc": "pic", "cpu": self.ws.cpu, **codegen.options()}
+            self.backend_opts = BackendOptions(self.emit_opts["triple"], self.ws.opt_level, self.ws.cpu,
+                                               codegen.library, codegen.identity, codegen.pipeline)
 
     async def each(self, items, fn) -> list:
         """`fn(item)` for every item, with a bounded number in flight.

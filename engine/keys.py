@@ -7,19 +7,21 @@ records rather than a guess.
 
 from __future__ import annotations
 
+from .backend import BackendOptions
 from .fragment import digest
 from . import llvm_env
 from .thinlink import ModulePlan
 
-KEY_FORMAT = 2
+KEY_FORMAT = 3
 
 
-def components(module_id: str, own_hash: str, plan: ModulePlan, options: dict) -> dict:
+def components(module_id: str, own_hash: str, plan: ModulePlan, options: BackendOptions) -> dict:
     return {
         "format": KEY_FORMAT,
         "llvm": llvm_env.version(),
         "module": module_id,       # the backend derives promoted names from it
-        "options": options,
+        # As the plain dict a record read back from state.json holds, to compare with it.
+        "options": vars(options),
         "own": own_hash,
         "imports": [[i.name, i.exporter, i.hash] for i in plan.imports],
         "promote": plan.promote,

@@ -10,8 +10,8 @@ it, run LLVM's ThinLTO backend pipeline (`thinlto<On>`, what lld runs) and
 emit the object there. Everything else (summaries, fragments, plans) stays
 with llvmlite, whose printed IR the same major version reads.
 
-Which LLVM compiled an object is part of its key (`Codegen.options`), so
-switching between them never reuses an object of the other.
+Which LLVM compiled an object is part of its key (`backend.BackendOptions`),
+so switching between them never reuses an object of the other.
 """
 
 from __future__ import annotations
@@ -45,9 +45,6 @@ class Codegen:
     identity: str           # version and file stamp: part of every backend key
     pipeline: str           # the pass pipeline, without its level
     label: str              # for people: which LLVM, and where it is
-
-    def options(self) -> dict:
-        return {"codegen": self.identity, "library": self.library, "pipeline": self.pipeline}
 
 
 @lru_cache(maxsize=None)
