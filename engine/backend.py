@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import irtext, llvm_env, native_llvm
-from .fragment import merge, promoted_name, function_declaration, global_declaration
+from .fragment import Fragment, merge, promoted_name, function_declaration, global_declaration
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
     return mt
 
 
-def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[dict],
+def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[Fragment],
                 opts: BackendOptions, want_ir: bool = False) -> dict:
     llvm = llvm_env.binding()
     llvm_env.init()

@@ -22,7 +22,7 @@ from .backend import BackendOptions
 from .cache import Cache
 from .errors import ConfigError, TaskFailed, WorkerCrashed
 from .events import Diagnostic, Event, ModuleState, ModuleStatus, TaskFinished
-from .fragment import digest
+from .fragment import Fragment, digest
 from .native_llvm import Codegen
 from .pool import TaskPool
 from .summary import ModuleSummary
@@ -85,7 +85,7 @@ class Build:
         # the file system's timestamp granularity is never missed.
         self.memory = memory or Memory()
         self.seen = self.memory.sources
-        self._fragments: dict[str, dict] = {}
+        self._fragments: dict[str, dict[str, Fragment]] = {}     # emission key -> its fragments by name
         self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
         self.pool = pool
         self.sink = sink
@@ -254,7 +254,7 @@ class Build:
         self._remember(src, em, stamp, read_at)
         return em
 
-    async def fragments(self, plan: ModulePlan, emitted: dict[str, Emitted]) -> list[dict] | None:
+    async def fragments(self, plan: ModulePlan, emitted: dict[str, Emitted]) -> list[Fragment] | None:
         """The fragments a plan imports, each checked against the hash its key used."""
         out = []
         for imp in plan.imports:
@@ -265,9 +265,9 @@ class Build:
                     if await self.emit(em.source, force=True) is None:
                         return None
                 else:
-                    self._fragments[em.key] = orjson.loads(blob)
+                    self._fragments[em.key] = {name: Fragment(**f) for name, f in orjson.loads(blob).items()}
             frag = self._fragments.get(em.key, {}).get(imp.source_name)
-            if frag is None or frag["hash"] != imp.hash:
+            if frag is None or frag.hash != imp.hash:
                 return None
             out.append(frag)
         return out

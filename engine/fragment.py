@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+from dataclasses import dataclass
 
 import orjson
 
@@ -34,6 +35,23 @@ HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAM
 TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
 CALL_TARGET = re.compile(r"\b(?:call|invoke|callbr)\b[^@]*?@(" + irtext.NAME + r")\(")
 INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One function's import fragment, as the cache stores it: orjson writes
+    these fields as an object's keys, and `Fragment(**stored)` reads it back."""
+    define: str                 # the body, `available_externally`
+    name: str                   # what it is defined as (a local under its promoted name)
+    consts: dict[str, str]      # copied private constants, named by content
+    decls: dict[str, str]       # declarations of what it references
+    types: dict[str, str]       # the struct types it uses
+    attrs: list[str]            # attribute groups, numbered from #0
+    mds: list[str]              # metadata, numbered from !0
+    hash: str                   # of everything above: what an importer's key holds
+    promote: list[str]          # locals of its module that importing it makes external
+    deps: list[str]             # the symbols it declares
+    callees: list[str]          # the functions it calls
 
 
 @functools.lru_cache(maxsize=65536)
@@ -198,7 +216,7 @@ class FragmentBuilder:
         return out
 
     # -- the fragment -------------------------------------------------------
-    def build(self, name: str) -> tuple[dict | None, str]:
+    def build(self, name: str) -> tuple[Fragment | None, str]:
         """(fragment, "") or (None, why it cannot be imported)."""
         mt = self.mt
         define = mt.functions[name].text
@@ -263,7 +281,7 @@ class FragmentBuilder:
             return irtext.substitute(t, mds=md_map, attrs=attr_map)
 
         types = self._type_closure(ordered + md_texts)
-        frag = {
+        imported = {
             "define": renum(body),
             "name": own,
             "consts": {k: renum(v) for k, v in sorted(consts.items())},
@@ -272,11 +290,8 @@ class FragmentBuilder:
             "attrs": attr_texts,
             "mds": md_texts,
         }
-        frag["hash"] = digest(frag)
-        frag["promote"] = promote
-        frag["deps"] = sorted(decls)
-        frag["callees"] = sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})
-        return frag, ""
+        return Fragment(**imported, hash=digest(imported), promote=promote, deps=sorted(decls),
+                        callees=sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})), ""
 
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -291,7 +306,7 @@ class FragmentBuilder:
         return dict(sorted(out.items()))
 
 
-def merge(mt: ModuleText, fragments: list[dict]) -> list[str]:
+def merge(mt: ModuleText, fragments: list[Fragment]) -> list[str]:
     """Add imported fragments to an importer's module text, in place.
 
     Returns the names actually imported; a fragment whose struct types clash
@@ -302,25 +317,25 @@ def merge(mt: ModuleText, fragments: list[dict]) -> list[str]:
     next_md = max(mt.mds, default=-1) + 1
     imported = []
     for frag in fragments:
-        if any(t in mt.types and mt.types[t].text != text for t, text in frag["types"].items()):
+        if any(t in mt.types and mt.types[t].text != text for t, text in frag.types.items()):
             continue
-        attr_map = {i: next_attr + i for i in range(len(frag["attrs"]))}
-        md_map = {i: next_md + i for i in range(len(frag["mds"]))}
+        attr_map = {i: next_attr + i for i in range(len(frag.attrs))}
+        md_map = {i: next_md + i for i in range(len(frag.mds))}
         next_attr += len(attr_map)
         next_md += len(md_map)
-        for i, text in enumerate(frag["attrs"]):
+        for i, text in enumerate(frag.attrs):
             mt.attrs[attr_map[i]] = text
-        for i, text in enumerate(frag["mds"]):
+        for i, text in enumerate(frag.mds):
             mt.mds[md_map[i]] = irtext.substitute(text, mds=md_map)
-        for t, text in frag["types"].items():
+        for t, text in frag.types.items():
             if t not in mt.types:
                 mt.types[t] = irtext.Entity("type", t, text)
                 mt.order.insert(0, ("types", t))
-        for cname, text in frag["consts"].items():
+        for cname, text in frag.consts.items():
             if cname not in mt.globals:
                 mt.globals[cname] = irtext.Entity("global", cname, text)
                 mt.order.append(("globals", cname))
-        for dname, text in frag["decls"].items():
+        for dname, text in frag.decls.items():
             if dname in mt.functions or dname in mt.globals:
                 continue
             text = irtext.substitute(text, mds=md_map, attrs=attr_map)
@@ -330,8 +345,8 @@ def merge(mt: ModuleText, fragments: list[dict]) -> list[str]:
             else:
                 mt.functions[dname] = irtext.Entity("declare", dname, text)
                 mt.order.append(("functions", dname))
-        name = frag["name"]
-        text = irtext.substitute(frag["define"], mds=md_map, attrs=attr_map)
+        name = frag.name
+        text = irtext.substitute(frag.define, mds=md_map, attrs=attr_map)
         existing = mt.functions.get(name)
         if existing is None:
             mt.order.append(("functions", name))

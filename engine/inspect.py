@@ -39,9 +39,9 @@ async def imported_body(session: Session, module: str, name: str) -> str:
     if fragments is None:
         raise LookupError(f"the fragment of {name} is no longer in the cache")
     frag = fragments[0]
-    parts = [f"; imported from {imp.exporter} as {imp.source_name}, fragment {frag['hash'][:16]}", frag["define"]]
-    parts += list(frag["consts"].values()) + list(frag["decls"].values())
-    parts += [f"%{name} = {text.split(' = ', 1)[1]}" for name, text in frag["types"].items()]
-    parts += [f"attributes #{i} = {t}" for i, t in enumerate(frag["attrs"])]
-    parts += [f"!{i} = {t}" for i, t in enumerate(frag["mds"])]
+    parts = [f"; imported from {imp.exporter} as {imp.source_name}, fragment {frag.hash[:16]}", frag.define]
+    parts += list(frag.consts.values()) + list(frag.decls.values())
+    parts += [f"%{name} = {text.split(' = ', 1)[1]}" for name, text in frag.types.items()]
+    parts += [f"attributes #{i} = {t}" for i, t in enumerate(frag.attrs)]
+    parts += [f"!{i} = {t}" for i, t in enumerate(frag.mds)]
     return "\n".join(parts) + "\n"

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import irtext
-from .fragment import CALL_TARGET, INTERPOSABLE, FragmentBuilder
+from .fragment import CALL_TARGET, INTERPOSABLE, Fragment, FragmentBuilder
 from .irtext import ModuleText, unquote
 
 
@@ -63,11 +63,11 @@ def _never_inlined(head: str, mt: ModuleText) -> bool:
     return bool(words & {"noinline", "optnone"})
 
 
-def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummary, dict[str, dict]]:
+def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummary, dict[str, Fragment]]:
     """The module's summary and the import fragments of its functions."""
     builder = FragmentBuilder(mt, module_id)
     summary = ModuleSummary(module_id=module_id, triple=triple)
-    fragments: dict[str, dict] = {}
+    fragments: dict[str, Fragment] = {}
 
     def grouped(name: str, head: str) -> None:
         group = irtext.comdat_of(head, name)
@@ -92,7 +92,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
             frag, why = builder.build(name)
         if frag is not None:
             fragments[name] = frag
-            callees = frag["callees"]
+            callees = frag.callees
         else:
             renames = builder.rename_map(unquote(c) for c in CALL_TARGET.findall(ent.text))
             callees = sorted({renames.get(unquote(c), unquote(c)) for c in CALL_TARGET.findall(ent.text)})
@@ -101,10 +101,10 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
             visibility=irtext.visibility_of(head),
             insts=_instruction_count(ent.text),
             callees=[c for c in callees if not c.startswith("llvm.")],
-            hash=frag["hash"] if frag else None,
+            hash=frag.hash if frag else None,
             why_not=why,
-            promote=frag["promote"] if frag else [],
-            deps=frag["deps"] if frag else [],
+            promote=frag.promote if frag else [],
+            deps=frag.deps if frag else [],
         )
     for name, ent in mt.globals.items():
         words = ent.text[ent.text.index(" = ") + 3:].split()

@@ -11,7 +11,10 @@ import orjson
 
 from conftest import (build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from engine import llvm_env
+from engine.build import EMIT_FORMAT
+from engine.cache import Cache
 from engine.events import LinkFinished
+from engine.fragment import Fragment
 
 EXPECTED = """sum = 25
 pipeline = 54
@@ -189,6 +192,20 @@ def test_outputs_identical_across_job_counts(ir_ws, tmp_path):
     assert thinwatch("build", "--once", "--no-tui", "-j", "1", str(ir_ws)).returncode == 0
     assert thinwatch("build", "--once", "--no-tui", "-j", "4", str(other)).returncode == 0
     assert outputs(ir_ws) == outputs(other)
+
+
+def test_cached_fragments_read_back_as_written(ir_ws, pool):
+    """The cache keeps fragments as orjson writes a `Fragment`; entries of
+    other fields would be misread, so changing them needs a new EMIT_FORMAT."""
+    assert build(ir_ws, pool).finished.ok
+    cache = Cache(ir_ws / ".thinwatch" / "cache")
+    entries = [cache.get("frag", p.name) for p in (cache.root / "frag").glob("*/*")]
+    stored = [frag for blob in entries for frag in orjson.loads(blob).values()]
+    assert stored and EMIT_FORMAT == 4
+    for frag in stored:
+        assert list(frag) == ["define", "name", "consts", "decls", "types", "attrs", "mds",
+                              "hash", "promote", "deps", "callees"]
+        assert orjson.dumps(Fragment(**frag)) == orjson.dumps(frag)
 
 
 def test_malformed_module_fails_alone(ir_ws, pool):
