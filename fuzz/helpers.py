@@ -11,6 +11,6 @@ if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import IGNORE, SAMPLE_IR, build, outputs  # noqa: E402
-from test_rust import SAMPLE_RUST, clean_objects, objects  # noqa: E402
+from test_rust import SAMPLE_RUST, objects  # noqa: E402
 
-__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "build", "clean_objects", "objects", "outputs"]
+__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "build", "objects", "outputs"]

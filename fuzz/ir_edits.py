@@ -212,9 +212,9 @@ def move(model: Model, rng: random.Random, step: int) -> Proposal:
             extra.append({"path": target, "old": "", "new": f"\n{here.text}\n"})
         else:
             extra += _declare(model, target, r)
-    for t in sorted({m.group(1) for m in TYPE_REF.finditer(f.text) if m.group(1)}):
-        mine, theirs = src_mt.types.get(t), model.mods[target].types.get(t)
-        if mine is None or (theirs is not None and theirs.text != mine.text):
+    for t in sorted({m.group(1) for m in TYPE_REF.finditer(f.text) if m.group(1)} & set(src_mt.types)):
+        mine, theirs = src_mt.types[t], model.mods[target].types.get(t)
+        if theirs is not None and theirs.text != mine.text:
             return None
         if theirs is None:
             extra.append({"path": target, "old": "", "new": f"\n{mine.text}\n"})

@@ -18,7 +18,7 @@ class Outcome:
 def failed(out) -> Outcome:
     """A failed build, from the tests' `Outcome` of it."""
     errors = [d for d in out.diagnostics if d.level == "error"]
-    return Outcome(False, why=f"{errors[0].location()} {errors[0].message}"[:300] if errors else "")
+    return Outcome(False, why=f"{errors[0].location()} {errors[0].message}".split("\n")[0][:200] if errors else "")
 
 
 def run_program(exe: Path) -> str:

@@ -82,7 +82,7 @@ def _value(rng: random.Random, ty: str) -> str:
 def generic(tree: Tree, rng: random.Random, step: int) -> Proposal:
     """A new instantiation of a library generic, made in app."""
     ty = rng.choice(NUMERIC)
-    a, b = _value(rng, ty), rng.randrange(0, 100)
+    a, b = _value(rng, ty), _value(rng, ty)
     expr = rng.choice((f"stats::mean(&[{a}, {b}])", f"stats::max_of(&[{a}, {b}])",
                        f"stats::summarize(&[{a}, {b}])", f"stats::variance(&[{a}, {b}, {a}])",
                        f"geometry::Pair::new({a}, {b}).larger()", f"geometry::Pair::new({a}, {b}).swapped()"))
