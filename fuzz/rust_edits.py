@@ -43,7 +43,8 @@ def literal(tree: Tree, rng: random.Random, step: int) -> Proposal:
 
 
 def operator(tree: Tree, rng: random.Random, step: int) -> Proposal:
-    sites = [(p, line, m) for p, line in _code_lines(tree) for m in OPERATOR.finditer(line)]
+    sites = [(p, line, m) for p, line in _code_lines(tree) if not re.search(r"\bfn\b|\bimpl\b|<", line)
+             for m in OPERATOR.finditer(line)]     # not a trait bound's `+`
     path, line, m = rng.choice(sites)
     op = rng.choice([o for o in "+-*" if o != m.group(1)])
     return "operator", _line(path, line, line[:m.start(1)] + op + line[m.end(1):])
@@ -55,7 +56,8 @@ def _mentioned_elsewhere(tree: Tree, path: str, name: str) -> bool:
 
 def visibility(tree: Tree, rng: random.Random, step: int) -> Proposal:
     sites = [(p, m) for p in sorted(tree) if "/src/" in p for m in FN.finditer(_code(tree[p]))
-             if m.group(4) != "main" and (not m.group(3) or not _mentioned_elsewhere(tree, p, m.group(4)))]
+             if m.group(4) not in ("main", "fmt")     # fmt: a trait method, never `pub`
+             and (not m.group(3) or not _mentioned_elsewhere(tree, p, m.group(4)))]
     if not sites:
         return None
     path, m = rng.choice(sites)

@@ -41,9 +41,11 @@ def propose(target, tree: Tree, rng: random.Random, step: int, history: list[Edi
     for _ in range(50):
         kind = "revert" if broken and rng.random() < 0.7 else rng.choices(kinds, weights)[0]
         if kind == "revert":
-            if not history:
+            # never re-apply a break by reverting its fix
+            undoable = [e for e in history if not e["kind"].startswith(("break", "revert"))]
+            if not (broken or undoable):
                 continue
-            undone = broken[-1] if broken else rng.choice(history)
+            undone = broken[-1] if broken else rng.choice(undoable)
             kind, changes, checked = f"revert {undone['kind']}", invert(undone["changes"]), True
         else:
             _, proposer, checked = target.proposers[kind]
@@ -61,6 +63,7 @@ class Runner:
 
     def __init__(self, target, pool: TaskPool, work: Path, log: Callable[[str], None] = lambda s: None):
         self.target, self.pool, self.work, self.log = target, pool, work, log
+        self._last = None                     # the incremental outcome of the last step
 
     def _start(self) -> tuple[Path, Tree]:
         ws = self.work / "ws"
