@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from engine.events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
-                           LinkFinished, ModuleState, TaskFinished)
+                           LinkFinished, ModuleState, Paused, Resumed, TaskFinished)
 
 SYMBOLS = {"rebuilt": "●", "reimported": "◐", "reused": "○", "failed": "✗", "removed": "−",
            "pending": "…", "emitting": "…", "optimizing": "…"}
@@ -120,6 +120,9 @@ class Model:
         return dirty
 
     def _apply(self, ev: Event, dirty: set[str]) -> None:
+        if isinstance(ev, (Paused, Resumed)):       # about the watch, not about a build
+            self.paused = isinstance(ev, Paused)
+            return
         if ev.generation < self.generation:
             return                                   # stale: an abandoned build's late event
         if ev.generation > self.generation or isinstance(ev, BuildStarted):
