@@ -1,4 +1,4 @@
-"""The `thinwatch` command. It sits above both packages: the engine's command
+"""The `thinwatch` command (`python -m thinwatch`). It sits above both packages: the engine's command
 line (engine/cli.py, headless) runs everything, and the terminal UI is
 imported from here, only when a watch wants one, so neither `engine` nor
 `tui` imports the other's front end."""
