@@ -245,6 +245,9 @@ class ThinwatchApp(App[int]):
         except LookupError as e:
             self.notify(str(e), severity="warning")
             return
+        self.open_in_editor(path)
+
+    def open_in_editor(self, path: Path) -> None:
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
         try:
             with self.suspend():
