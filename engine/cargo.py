@@ -20,7 +20,7 @@ import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 import orjson
 
@@ -32,6 +32,7 @@ from .errors import ConfigError
 from .events import Diagnostic, Event
 from .linkshim import SHIM, Capture, captured_output, read_capture
 from .programs import spawn, stop
+from .rust_source import source_file
 from .settings import Settings, read_toml
 from .workspace import ModuleSource, Project, Unit
 
@@ -105,6 +106,9 @@ class CargoProject(Project):
     # test harness cargo built, in its order, and the doc-tests if a library has some.
     harnesses: list[tuple[Artifact, Unit]] = field(default_factory=list)
     doctests: bool = False
+    # The root file of each of the workspace's own crates, by crate name: where
+    # a module's source is looked for (a library's wins over a binary's of its name).
+    crate_roots: dict[str, Path] = field(default_factory=dict)
 
     @classmethod
     def open(cls, root: Path) -> "CargoProject":
@@ -219,8 +223,20 @@ class CargoProject(Project):
         units = [self._unit(captures[art.unit]) for art in executables]
         self.harnesses = [(art, unit) for art, unit in zip(executables, units) if art.test]
         self.doctests = any(art.doctest and art.ours(self.root) for art in artifacts)
+        ours = sorted((art for art in artifacts if art.ours(self.root)), key=lambda art: art.kind == "lib")
+        self.crate_roots = {art.crate: art.source for art in ours}
         self.follow_profile(units)
         return units
+
+    def source_of(self, module: str, symbols: Iterable[str]) -> Path:
+        crate = module.split("::", 1)[0]
+        root = self.crate_roots.get(crate)
+        if root is None:
+            raise LookupError(f"no source: {crate} is not a crate of this workspace")
+        path = source_file(root, crate, symbols)
+        if path is None:
+            raise LookupError(f"no source: no function of {module} names its place in {crate}")
+        return path
 
     def follow_profile(self, units: list[Unit]) -> None:
         """The profile's level and `-C target-cpu` from rustc's link lines

@@ -42,6 +42,7 @@ class Artifact:
     manifest: Path
     local: bool               # a path package (not from a registry or git)
     files: tuple[Path, ...]
+    source: Path              # the target's crate root (`src/lib.rs`, `src/bin/tool.rs`)
 
     @classmethod
     def of(cls, msg: dict) -> "Artifact":
@@ -54,11 +55,16 @@ class Artifact:
                    doctest=bool(target.get("doctest")) and not msg["profile"]["test"],
                    crate_types=tuple(target.get("crate_types", ())),
                    manifest=Path(msg["manifest_path"]), local=msg["package_id"].startswith("path+"),
-                   files=tuple(map(Path, msg.get("filenames", ()))))
+                   files=tuple(map(Path, msg.get("filenames", ()))), source=Path(target["src_path"]))
 
     def ours(self, root: Path) -> bool:
         """A package of the workspace at `root`, not a dependency."""
         return self.local and self.manifest.is_relative_to(root)
+
+    @property
+    def crate(self) -> str:
+        """The crate name rustc gives the target (and module ids begin with)."""
+        return self.target.replace("-", "_")
 
     @property
     def unit(self) -> str:

@@ -1,4 +1,6 @@
-"""`thinwatch` command line.
+"""`thinwatch` command line, headless: `python -m engine.cli` (what the tests
+run) never opens a terminal UI. The `thinwatch` command (thinwatch.py, above
+both engine and tui) passes `run`/`main` the UI to open when one is wanted.
 
 Exit codes: 0 ok, 1 build failed, 2 usage or configuration error; stopped
 by a signal, 128 + its number as a shell reports it: 129 SIGHUP, 130 SIGINT,
@@ -16,23 +18,27 @@ import shutil
 import signal
 import sys
 from pathlib import Path
+from typing import Callable
 
+from .clean import clean as clean_build_dir
 from .errors import ConfigError
 from .lock import WorkspaceLock
 from .workspace import BUILD_DIR
 
 from .cargo import CargoProject
 from .cargo_test import run_tests
-from .events import BuildFinished, Diagnostic
+from .events import Diagnostic
 from .report import Printer
-from .watch import Session
+from .session_api import Session, exit_code
+
+# Opens the terminal UI on a workspace: (root, jobs, on_change) -> exit code.
+TerminalUI = Callable[[Path, int, str], int]
 
 COMMANDS = ("build", "watch", "test", "clean")
 INTERRUPTED = 128 + signal.SIGINT
 # Each stops a build cleanly, as Ctrl-C does: a closed terminal (SIGHUP) too.
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READER_GONE = 141
-CLEANED = ("cache", "objects", "units", "links", "state.json")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -51,14 +57,6 @@ def parser() -> argparse.ArgumentParser:
                    help="if another thinwatch is using the workspace, wait for it instead of failing")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     return p
-
-
-def exit_code(result: BuildFinished | None) -> int:
-    if result is None:
-        return 1
-    if not result.ok and not result.counts:
-        return 2          # nothing was built: the workspace or manifest is unusable
-    return 0 if result.ok else 1
 
 
 async def _headless(args, root: Path) -> int:
@@ -102,9 +100,9 @@ async def _headless(args, root: Path) -> int:
     return INTERRUPTED if interrupted else exit_code(session.last)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> int:
     """The `thinwatch` command: runs it, then ends the process (does not return)."""
-    code = run(argv)
+    code = run(argv, terminal)
     # os._exit below skips the interpreter's exit handlers, among them
     # multiprocessing's removal of its temporary directory (the forkserver's
     # socket, $TMPDIR/pymp-*/listener-*): one more left behind by every run.
@@ -121,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
     os._exit(code)
 
 
-def run(argv: list[str] | None = None) -> int:
-    """The command's exit code (the process goes on)."""
+def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> int:
+    """The command's exit code (the process goes on). Watching on a terminal
+    opens `terminal`, if given; without it the watch is headless."""
     # The engine keeps every module's summary alive (millions of objects at
     # 10,000 modules), and with CPython's default thresholds each full
     # collection scans them all again: 1.6 s of a 5.7 s no-op build at that
@@ -148,7 +147,7 @@ def run(argv: list[str] | None = None) -> int:
     try:
         if args.command == "clean":
             return clean(root, args.wait)
-        return _run(args, root)
+        return _run(args, root, terminal)
     except ConfigError as e:
         print(f"thinwatch: {e}", file=sys.stderr)
         return 2
@@ -160,24 +159,18 @@ def clean(root: Path, wait: bool) -> int:
     build_dir = root.resolve() / BUILD_DIR
     lock = WorkspaceLock(build_dir, wait=wait)
     try:
-        for name in CLEANED:
-            path = build_dir / name
-            if path.is_dir() and not path.is_symlink():     # a link is removed, never what it points at
-                shutil.rmtree(path)
-            else:
-                path.unlink(missing_ok=True)
+        clean_build_dir(build_dir)
     finally:
         lock.release()
     print(f"thinwatch: removed the cache and build state in {build_dir}")
     return 0
 
 
-def _run(args, root: Path) -> int:
-    headless = (args.no_tui or args.json or args.once or args.command != "watch"
+def _run(args, root: Path, terminal: TerminalUI | None) -> int:
+    headless = (terminal is None or args.no_tui or args.json or args.once or args.command != "watch"
                 or not sys.stdout.isatty())
     if not headless:
-        from tui.app import run_app       # the engine never imports Textual; only this path does
-        return run_app(root, args.jobs, args.on_change)
+        return terminal(root, args.jobs, args.on_change)
     return asyncio.run(_headless(args, root))
 
 

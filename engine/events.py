@@ -143,3 +143,14 @@ class ProgramFinished(Event):
     @property
     def passed(self) -> bool:
         return self.exit_code == 0
+
+
+@dataclass
+class Paused(Event):
+    """Watching goes on, building waits: changes collect until `Resumed`."""
+    reason: ClassVar[str] = "paused"
+
+
+@dataclass
+class Resumed(Event):
+    reason: ClassVar[str] = "resumed"

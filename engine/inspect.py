@@ -1,37 +1,42 @@
-"""What a front-end can ask about a module of the last complete build: its
-optimised IR (its backend re-run in a worker, deterministic, nothing cached)
-and the exact text it imported for a function."""
+"""The IR views of a module of a build (what `Session.optimized_ir` and
+`Session.imported_body` answer): its optimised IR (its backend re-run in a
+worker, deterministic, nothing cached) and the exact text it imported for a
+function."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from . import backend
+from .pool import TaskPool
 from .thinlink import ModulePlan
-from .watch import Session
+
+if TYPE_CHECKING:
+    from .build import Build
 
 
-def _inputs(session: Session, module: str):
-    build = session.last_build
+def _inputs(build: "Build | None", module: str):
     if build is None or module not in build.inputs:
         raise LookupError(f"{module} is not part of the last complete build")
-    return build, *build.inputs[module]
+    return build.inputs[module]
 
 
-async def optimized_ir(session: Session, module: str) -> str:
-    build, em, plan, emitted = _inputs(session, module)
+async def optimized_ir(build: "Build | None", pool: TaskPool, module: str) -> str:
+    em, plan, emitted = _inputs(build, module)
     bitcode = await build.bitcode(em)
     if bitcode is None:
         raise LookupError(f"the pre-link bitcode of {module} is no longer in the cache")
     fragments = await build.fragments(plan, emitted)
     if fragments is None:
         raise LookupError(f"the fragments {module} imports are no longer in the cache")
-    result = await session.pool.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
+    result = await pool.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
                                     build.backend_opts, True)
     return result.value["ir"]
 
 
-async def imported_body(session: Session, module: str, name: str) -> str:
+async def imported_body(build: "Build | None", module: str, name: str) -> str:
     """The fragment `module` imported for `name`: the body and all it brought along."""
-    build, _, plan, emitted = _inputs(session, module)
+    _, plan, emitted = _inputs(build, module)
     imp = next((i for i in plan.imports if i.name == name), None)
     if imp is None:
         raise LookupError(f"{module} does not import {name}")

@@ -33,6 +33,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 
@@ -179,6 +180,11 @@ class TaskPool:
         # start while the front end (cargo) runs rather than after it. Starting
         # them waits for that server to import them (~0.1 s): a thread does it.
         self._ctx.set_forkserver_preload(["engine.backend", "engine.emit", "llvmlite.binding"])
+        # The fork server starts multiprocessing's resource tracker, passing it
+        # stderr's fd: started here (~1 ms), not in the thread, where a front
+        # end may have replaced sys.stderr by an object with no fd (Textual
+        # does as its app starts), and every worker then fails to start.
+        resource_tracker.ensure_running()
         # Workers hold the read end; the engine's write end closes only when it ends.
         self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
         self._idle: list[_Worker | None] = []     # None: a slot whose worker could not start

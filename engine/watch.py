@@ -1,7 +1,9 @@
 """Watch mode: build, then rebuild after every change, until stopped.
 
-One `Session` owns the worker pool and the build loop; front-ends consume its
-events and may call `rebuild()`, `pause()`, `resume()` and `stop()`. A change
+One `Session` owns the worker pool and the build loop, and is all a front end
+(the TUI, the headless printer) uses of the engine: its events come down the
+sink; commands (`rebuild()`, `pause()`/`resume()`, `clean()`, `stop()`) and
+queries (`source()`, `optimized_ir()`, `imported_body()`) are its methods. A change
 during a build abandons it (the default, `on_change="restart"`) or lets it
 finish first (`"finish"`). An abandoned build's events keep their generation
 number and it ends with a `BuildFinished(superseded=True)`, so no consumer
@@ -19,12 +21,14 @@ from typing import Callable
 
 import watchfiles
 
-from .events import FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus
+from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus,
+                     Paused, Resumed)
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
-from . import files
+from . import files, inspect
 from .build import Memory
+from .clean import clean
 from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
 
@@ -131,12 +135,28 @@ class Session:
         self._wake.set()
 
     def pause(self) -> None:
-        self.paused = True
+        if not self.paused:
+            self.paused = True
+            self.sink(Paused(self.generation))
 
     def resume(self) -> None:
-        self.paused = False
+        if self.paused:
+            self.paused = False
+            self.sink(Resumed(self.generation))
         if self._pending or self._requested:
             self._wake.set()
+
+    async def clean(self) -> None:
+        """What `thinwatch clean` does, then a rebuild of everything. The
+        running build is abandoned and waited for first, so nothing it
+        still places lands in the emptied directories."""
+        build = self._build
+        self.cancel_build()
+        if build is not None:
+            await asyncio.wait([build])
+        await asyncio.to_thread(clean, self.root / BUILD_DIR)
+        self.memory = Memory()            # what it remembers names deleted records and links
+        self.rebuild()
 
     def cancel_build(self) -> None:
         """Abandon the running build (it ends superseded); the next change or
@@ -147,6 +167,21 @@ class Session:
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
+
+    # -- queries about the last build --------------------------------------
+    def source(self, module: str) -> Path:
+        """The source file to edit for `module`; LookupError says why there is none."""
+        build = self.last_build
+        if build is None:
+            raise LookupError("no source: nothing has been built yet")
+        inputs = build.inputs.get(module)
+        return build.ws.source_of(module, inputs[0].summary.functions if inputs else ())
+
+    async def optimized_ir(self, module: str) -> str:
+        return await inspect.optimized_ir(self.last_build, self.pool, module)
+
+    async def imported_body(self, module: str, function: str) -> str:
+        return await inspect.imported_body(self.last_build, module, function)
 
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:

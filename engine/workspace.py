@@ -27,7 +27,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterable
 
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
@@ -101,6 +101,11 @@ class Project:
         where the workspace's front end sets them (Cargo); an IR workspace
         sets its own."""
 
+    def source_of(self, module: str, symbols: Iterable[str]) -> Path:
+        """The file to edit for `module`, which defines `symbols` (its
+        functions, when it was built); LookupError says why there is none."""
+        raise LookupError(f"no source file is known for {module}")
+
 
 @dataclass(kw_only=True)
 class Workspace(Project):
@@ -117,6 +122,12 @@ class Workspace(Project):
     def units(self) -> list[Unit]:
         return [Unit(self.output, self.modules(), set(self.entry), self.output_path, self.build_dir,
                      lambda objects: [*map(str, objects), *self.libs], list(self.libs))]
+
+    def source_of(self, module: str, symbols: Iterable[str]) -> Path:
+        path = next((src.path for src in self.modules() if src.id == module), None)
+        if path is None:
+            raise LookupError(f"no source: {module} is not a module of this workspace")
+        return path
 
     def modules(self) -> list[ModuleSource]:
         found = []

@@ -1,13 +1,13 @@
 """The Textual front-end: the engine's Session runs on the app's event loop
 in a worker; its events are buffered and folded into the model in batches
 (every FLUSH seconds), so a thousand modules changing state cost one table
-update per tick, not one per event."""
+update per tick, not one per event. Everything else the app wants of the
+engine (rebuild, pause, clean, a module's source or IR) is a Session method."""
 
 from __future__ import annotations
 
 import os
 import shlex
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Iterable
@@ -16,14 +16,15 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.reactive import var
 from textual.widgets import DataTable, Footer, Input
 
 from engine.events import Event
-from engine.watch import Session
-from engine.workspace import BUILD_DIR
+from engine.session_api import Session, exit_code
 
-from .messages import EngineStopped, ModelUpdated
+from .messages import EngineStopped, ShowImportedBody, ShowOptimizedIR
 from .model import Model
+from .screens.code import CodeScreen
 from .screens.confirm import ConfirmScreen
 from .screens.help import HelpScreen
 from .screens.inspector import InspectorScreen
@@ -51,6 +52,7 @@ class ThinwatchApp(App[int]):
         Binding("escape", "clear_search", "clear search", show=False),
         Binding("question_mark", "help", "help", key_display="?"),
     ]
+    model_version = var(0)       # the model's version, once the views show it (screens watch it)
 
     def __init__(self, root: Path | str, jobs: int = 1, on_change: str = "restart", *, start: bool = True):
         super().__init__()
@@ -129,16 +131,13 @@ class ThinwatchApp(App[int]):
         self.refresh_views(dirty)
 
     def refresh_views(self, dirty: set[str] | None = None) -> None:
-        if self.session is not None:
-            self.model.paused = self.session.paused
         with self.batch_update():
             self.table.sync(self.model, dirty)
             self.query_one(LogPanel).sync(self.model)
             self.query_one(StatusBar).refresh()
             self.query_one(Timeline).refresh()
         self.table.border_title = self.table_title()
-        if isinstance(self.screen, InspectorScreen):
-            self.screen.post_message(ModelUpdated())
+        self.model_version = self.model.version
 
     def table_title(self) -> str:
         t = self.table
@@ -164,7 +163,6 @@ class ThinwatchApp(App[int]):
                     pass
 
     def exit_code(self) -> int:
-        from engine.cli import exit_code
         if self.engine_error is not None:
             return 1
         return exit_code(self.session.last) if self.session is not None and self.session.last else 0
@@ -176,12 +174,12 @@ class ThinwatchApp(App[int]):
 
     def action_pause(self) -> None:
         if self.session is None:
-            self.model.paused = not self.model.paused
-        elif self.session.paused:
+            return
+        if self.session.paused:
             self.session.resume()
         else:
             self.session.pause()
-        self.refresh_views(set())
+        self.flush()            # the session's Paused/Resumed event, shown now
 
     def action_changed_only(self) -> None:
         self.table.changed_only = not self.table.changed_only
@@ -239,10 +237,17 @@ class ThinwatchApp(App[int]):
 
     def action_edit(self) -> None:
         module = self.selected_module()
-        path = module and self.source_path(module)
-        if not path:
+        if module is None or self.session is None:
             self.notify("no source file for this module", severity="warning")
             return
+        try:
+            path = self.session.source(module)
+        except LookupError as e:
+            self.notify(str(e), severity="warning")
+            return
+        self.open_in_editor(path)
+
+    def open_in_editor(self, path: Path) -> None:
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
         try:
             with self.suspend():
@@ -251,32 +256,31 @@ class ThinwatchApp(App[int]):
             self.notify(f"cannot open an editor: {e}", severity="error")
         self.refresh()
 
-    def source_path(self, module: str) -> Path | None:
-        from engine.errors import ConfigError
-        from engine.workspace import load
-        try:
-            ws = load(self.root)
-        except (ConfigError, OSError):
-            return None
-        return next((src.path for src in ws.modules() if src.id == module), None)
+    def on_show_optimized_ir(self, msg: ShowOptimizedIR) -> None:
+        if self.session is None:
+            self.notify("no engine in this session", severity="warning")
+            return
+        self.push_screen(CodeScreen(f"{msg.module}: optimised IR", lambda: self.session.optimized_ir(msg.module)))
 
-    @property
-    def cache_dir(self) -> Path:
-        return self.root / BUILD_DIR / "cache"
+    def on_show_imported_body(self, msg: ShowImportedBody) -> None:
+        if self.session is None:
+            self.notify("no engine in this session", severity="warning")
+            return
+        self.push_screen(CodeScreen(f"{msg.module}: imported {msg.exporter}::{msg.function}",
+                                    lambda: self.session.imported_body(msg.module, msg.function)))
 
     def action_clean(self) -> None:
-        cache = self.cache_dir
-        self.push_screen(ConfirmScreen(f"Delete {cache} and rebuild everything?"), self.clean)
+        self.push_screen(ConfirmScreen("Delete the cache and build state (as `thinwatch clean`) "
+                                       "and rebuild everything?"), self.clean)
 
     def clean(self, yes: bool | None) -> None:
-        if not yes:
-            return
-        if self.session is not None:
-            self.session.cancel_build()        # its late writes are verified entries: harmless
-        shutil.rmtree(self.cache_dir, ignore_errors=True)
-        self.notify("cache deleted; rebuilding", timeout=3)
-        if self.session is not None:
-            self.session.rebuild()
+        if yes and self.session is not None:
+            self.run_clean()
+
+    @work(exclusive=True, group="clean")
+    async def run_clean(self) -> None:
+        await self.session.clean()
+        self.notify("cache and build state deleted; rebuilding", timeout=3)
 
 
 def run_app(root: Path | str, jobs: int, on_change: str = "restart") -> int:

@@ -1,15 +1,8 @@
-"""Messages between the app and its screens."""
+"""Messages up to the app, which owns the engine session."""
 
 from __future__ import annotations
 
 from textual.message import Message
-
-
-class ModelUpdated(Message):
-    """The model folded a new batch of events. Floods collapse to one."""
-
-    def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ModelUpdated)
 
 
 class EngineStopped(Message):
@@ -18,3 +11,21 @@ class EngineStopped(Message):
     def __init__(self, error: BaseException | None = None):
         super().__init__()
         self.error = error
+
+
+class ShowOptimizedIR(Message):
+    """Show `module`'s optimised IR."""
+
+    def __init__(self, module: str):
+        super().__init__()
+        self.module = module
+
+
+class ShowImportedBody(Message):
+    """Show the body `module` imported for `function` from `exporter`."""
+
+    def __init__(self, module: str, function: str, exporter: str):
+        super().__init__()
+        self.module = module
+        self.function = function
+        self.exporter = exporter

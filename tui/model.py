@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
-                           LinkFinished, ModuleState, ModuleStatus, TaskFinished)
+                           LinkFinished, ModuleState, ModuleStatus, Paused, Resumed, TaskFinished)
 
 HISTORY = 20
 LOG_LINES = 2000
@@ -121,6 +121,9 @@ class Model:
         return dirty
 
     def _apply(self, ev: Event, dirty: set[str]) -> None:
+        if isinstance(ev, (Paused, Resumed)):       # about the watch, not about a build
+            self.paused = isinstance(ev, Paused)
+            return
         if ev.generation < self.generation:
             return                                   # stale: an abandoned build's late event
         if ev.generation > self.generation or isinstance(ev, BuildStarted):

@@ -10,11 +10,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from engine import inspect
-
 from .. import format as fmt
-from .code import CodeScreen
-from ..messages import ModelUpdated
+from ..messages import ShowImportedBody, ShowOptimizedIR
 from ..model import Model, ModuleRow
 
 HASH = 12
@@ -50,34 +47,24 @@ class InspectorScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one("#ins-imports", DataTable)
         table.add_columns("function", "from module", "hash")
-        self.show()
+        # The app bumps `model_version` after folding each batch of events.
+        self.watch(self.app, "model_version", lambda _: self.show())
 
     def action_optimized_ir(self) -> None:
-        session = getattr(self.app, "session", None)
-        if session is None:
-            self.notify("no engine in this session", severity="warning")
-            return
-        self.app.push_screen(CodeScreen(f"{self.module}: optimised IR",
-                                        lambda: inspect.optimized_ir(session, self.module)))
+        self.post_message(ShowOptimizedIR(self.module))
 
     def action_imported_body(self) -> None:
         """The body (and all it brought) of the import under the cursor."""
-        session = getattr(self.app, "session", None)
         row = self.row
-        table = self.query_one("#ins-imports", DataTable)
-        if session is None or row is None or not row.imports:
+        if row is None or not row.imports:
             self.notify("nothing imported to show", severity="warning")
             return
+        table = self.query_one("#ins-imports", DataTable)
         name, exporter, _ = row.imports[min(table.cursor_row, len(row.imports) - 1)]
-
-        self.app.push_screen(CodeScreen(f"{self.module}: imported {exporter}::{name}",
-                                        lambda: inspect.imported_body(session, self.module, name)))
+        self.post_message(ShowImportedBody(self.module, name, exporter))
 
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_imported_body()
-
-    def on_model_updated(self, _: ModelUpdated) -> None:
-        self.show()
 
     @property
     def row(self) -> ModuleRow | None:

@@ -1,0 +1,1 @@
+"""The `thinwatch` command (`__main__.py`), above both `engine` and `tui`."""
