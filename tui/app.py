@@ -42,6 +42,9 @@ class ThinwatchApp(App[int]):
     TITLE = "thinwatch"
     BINDINGS = [
         Binding("q", "quit", "quit"),
+        # As in every watcher (and as the README says): Textual's default only
+        # shows a toast on Ctrl-C.
+        Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("r", "rebuild", "rebuild"),
         Binding("p", "pause", "pause/resume"),
         Binding("slash", "search", "search", key_display="/"),

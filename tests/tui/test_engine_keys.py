@@ -1,5 +1,5 @@
-"""Keys that ask the engine something, on real workspaces: `c` is the clean
-of `thinwatch clean`, and `e` finds a Cargo module's source file."""
+"""Keys on real workspaces: `c` is the clean of `thinwatch clean`, `e` finds
+a Cargo module's source file, and Ctrl-C quits as in every watcher."""
 
 from __future__ import annotations
 
@@ -67,3 +67,17 @@ def test_e_opens_a_cargo_modules_source_file(tmp_path):
     crates = {path.relative_to(ws).parts[0] for path in opened}
     assert crates == {"app", "geometry", "stats"}, opened
     assert all(path.suffix == ".rs" and path.relative_to(ws).parts[1] == "src" for path in opened), opened
+
+
+def test_ctrl_c_quits(tmp_path):
+    ws = tmp_path / "ws"
+    shutil.copytree(SAMPLE_IR, ws, ignore=IGNORE)
+    app = ThinwatchApp(ws, jobs=2)
+
+    async def drive() -> None:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await wait_for(pilot, built(app, 1), 60, "the first build")
+            await pilot.press("ctrl+c")
+            await pilot.pause()
+            assert not app.is_running
+    asyncio.run(drive())
