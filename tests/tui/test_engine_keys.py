@@ -9,15 +9,10 @@ import shutil
 import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR
-from tuihelp import wait_for
+from tuihelp import built, wait_for
 from tui.app import ThinwatchApp
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
-
-
-def built(app: ThinwatchApp, generation: int):
-    m = app.model
-    return lambda: m.last is not None and m.last.generation >= generation and not m.building
 
 
 def test_c_cleans_what_thinwatch_clean_cleans(tmp_path):

@@ -6,15 +6,10 @@ import asyncio
 import shutil
 
 from conftest import IGNORE, SAMPLE_IR, edit
-from tuihelp import settle, wait_for
+from tuihelp import built, settle, wait_for
 from tui.app import ThinwatchApp
 from tui.screens.code import CodeScreen
 from tui.screens.inspector import InspectorScreen
-
-
-def built(app: ThinwatchApp, generation: int):
-    m = app.model
-    return lambda: m.last is not None and m.last.generation >= generation and not m.building
 
 
 def test_edit_inspect_filter_pause_quit(tmp_path):

@@ -8,6 +8,12 @@ import time
 from textual.pilot import Pilot
 
 
+def built(app, generation: int):
+    """A condition: the app's model has finished build `generation` (or a later one)."""
+    m = app.model
+    return lambda: m.last is not None and m.last.generation >= generation and not m.building
+
+
 async def wait_for(pilot: Pilot, cond, timeout: float = 30.0, what: str = "condition") -> None:
     """Let the app run until `cond()` holds (polling between pauses)."""
     deadline = time.monotonic() + timeout
