@@ -58,7 +58,10 @@ def private_dir(path: Path, replace: bool = True) -> None:
                 raise
             if not replace:
                 raise ConfigError(_refused(path)) from None
-            os.unlink(path)
+            try:
+                os.unlink(path)
+            except (FileNotFoundError, IsADirectoryError):
+                pass         # another writer replaced it meanwhile: look again
     try:
         if stat.S_IMODE(os.fstat(fd).st_mode) != MODE:      # also undoes the umask of a fresh one
             os.fchmod(fd, MODE)

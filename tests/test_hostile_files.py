@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from conftest import build, edit, thinwatch
+from engine.builddir import private_dir
 from test_watch import Watcher, _descendants
 
 
@@ -55,7 +56,8 @@ def test_a_link_inside_the_build_dir_is_refused_and_one_in_the_cache_replaced(ir
     elsewhere.mkdir()
     (ir_ws / ".thinwatch/cache").mkdir(parents=True)
     (ir_ws / ".thinwatch/cache/obj").symlink_to(elsewhere)      # where only thinwatch has business
-    assert build(ir_ws, pool).finished.ok
+    out = build(ir_ws, pool)
+    assert out.finished.ok, [d.message for d in out.diagnostics]
     assert not (ir_ws / ".thinwatch/cache/obj").is_symlink() and any((ir_ws / ".thinwatch/cache/obj").iterdir())
     (ir_ws / ".thinwatch/out").rename(tmp_path / "out")
     (ir_ws / ".thinwatch/out").symlink_to(elsewhere)            # maybe deliberate: the user decides
@@ -199,3 +201,29 @@ def test_removing_the_build_dir_under_a_watch_does_not_free_the_workspace(ir_ws)
         assert (ir_ws / ".thinwatch/out/sample").exists()
     finally:
         w.stop()
+
+
+def test_writers_racing_to_replace_a_link_in_the_cache_all_succeed(tmp_path):
+    """Cache writes run in threads: several may find the same planted link
+    at once. The first replaces it; the others must take its directory, not
+    fail a module with 'Is a directory' (seen in CI)."""
+    errors = []
+    for trial in range(500):
+        (tmp_path / str(trial)).mkdir()
+        link = tmp_path / str(trial) / "obj"
+        link.symlink_to(tmp_path)
+        start = threading.Barrier(8)
+
+        def write() -> None:
+            start.wait()
+            try:
+                private_dir(link)
+            except OSError as e:
+                errors.append(e)
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert link.is_dir() and not link.is_symlink()
+    assert errors == []
