@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import sys
+from importlib import metadata
 from pathlib import Path
 from typing import Callable
 
@@ -41,6 +42,22 @@ STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 READER_GONE = 141
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed distribution's version, looked up only when
+    asked for (a lookup reads the installed metadata from disk)."""
+
+    def __init__(self, option_strings, dest, **kw):
+        super().__init__(option_strings, dest, nargs=0, help="print thinwatch's version and exit")
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            said = metadata.version("thinwatch")
+        except metadata.PackageNotFoundError:      # run from a checkout nobody installed
+            said = "(not installed: python3 -m pip install -e .)"
+        print(f"thinwatch {said}")
+        parser.exit(0)
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thinwatch", description="Incremental ThinLTO in watch mode.")
     p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
@@ -56,6 +73,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true",
                    help="if another thinwatch is using the workspace, wait for it instead of failing")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--version", action=_Version)
     return p
 
 
