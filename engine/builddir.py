@@ -38,7 +38,29 @@ def open_build_dir(path: Path) -> Path:
         raise ConfigError(f"cannot use {path} as thinwatch's build directory: {e.strerror}") from None
     if links:
         raise ConfigError(_refused(Path(links[0])))
+    _ignore_for_git(path)
     return path
+
+
+def _ignore_for_git(path: Path) -> None:
+    """A `.gitignore` of `*` in the build directory, as cargo writes in
+    `target/`: the user's `git status` stays clean without a line in their
+    own `.gitignore`. Written only where there is none (one the user changed
+    is theirs); O_EXCL with O_NOFOLLOW never writes through a link."""
+    name = path / ".gitignore"
+    try:
+        fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    except FileExistsError:
+        return
+    except OSError as e:
+        raise ConfigError(f"cannot write {name}: {e.strerror}") from None
+    try:
+        os.write(fd, b"*\n")
+    except OSError as e:
+        os.unlink(name)          # not left empty: the next build writes it again
+        raise ConfigError(f"cannot write {name}: {e.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def private_dir(path: Path, replace: bool = True) -> None:

@@ -17,3 +17,24 @@ def test_version_names_the_installed_distribution():
         res = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True,
                              cwd=ROOT, timeout=60)
         assert (res.returncode, res.stdout, res.stderr) == (0, expected, "")
+
+
+def test_build_directory_ignores_itself_for_git(ir_ws, tmp_path):
+    subprocess.run(["git", "init", "-q", str(ir_ws)], check=True)
+    assert thinwatch("build", str(ir_ws)).returncode == 0
+    assert (ir_ws / ".thinwatch/.gitignore").read_text() == "*\n"
+    status = subprocess.run(["git", "-C", str(ir_ws), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert ".thinwatch" not in status
+    (ir_ws / ".thinwatch/.gitignore").write_text("out/\n")          # the user's own: kept
+    assert thinwatch("build", str(ir_ws)).returncode == 0
+    assert (ir_ws / ".thinwatch/.gitignore").read_text() == "out/\n"
+
+
+def test_gitignore_is_never_written_through_a_link(ir_ws, tmp_path):
+    (ir_ws / ".thinwatch").mkdir()
+    target = tmp_path / "someone-elses-file"
+    (ir_ws / ".thinwatch/.gitignore").symlink_to(target)           # dangling: O_CREAT would make it
+    res = thinwatch("build", str(ir_ws))
+    assert res.returncode == 2 and f"{ir_ws.resolve() / '.thinwatch/.gitignore'} is a symbolic link" in res.stderr
+    assert not target.exists()
