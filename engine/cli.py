@@ -59,12 +59,17 @@ class _Version(argparse.Action):
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="thinwatch", description="Incremental ThinLTO in watch mode.")
-    p.add_argument("command", nargs="?", choices=COMMANDS, default="watch",
-                   help="build: build once and exit; watch (default): build, then rebuild on every change; "
-                        "test: build a Cargo workspace's test binaries through thinwatch and run them; "
-                        "clean: delete the cache and build state (keeps the executables and cargo's target/)")
-    p.add_argument("workspace", nargs="?", default=".", help="workspace directory (default: .)")
+    p = argparse.ArgumentParser(
+        prog="thinwatch", usage="thinwatch [COMMAND] [WORKSPACE] [options]",
+        description="Incremental ThinLTO in watch mode. Commands: "
+                    "watch (default): build, then rebuild on every change; build: build once and exit; "
+                    "test: build a Cargo workspace's test binaries through thinwatch and run them; "
+                    "clean: delete the cache and build state (keeps the executables and cargo's target/).")
+    # One list, not two optional positionals: argparse would fill the
+    # command's slot with a workspace (`thinwatch DIR`), so which word is
+    # the command is decided after parsing, by `_command`.
+    p.add_argument("words", nargs="*", metavar="[COMMAND] [WORKSPACE]",
+                   help=f"command ({', '.join(COMMANDS)}; default watch) and workspace directory (default .)")
     p.add_argument("--once", action="store_true", help="build once and exit (same as `build`)")
     p.add_argument("--no-tui", action="store_true", help="headless: print lines instead of the terminal UI")
     p.add_argument("--json", action="store_true", help="headless, one JSON object per event on stdout")
@@ -145,17 +150,8 @@ def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> in
     # collection scans them all again: 1.6 s of a 5.7 s no-op build at that
     # size. At these thresholds (mypy runs with the same) it is 0.2 s.
     gc.set_threshold(200_000, 30, 30)
-    argv = list(sys.argv[1:] if argv is None else argv)
-    first = next((a for a in argv if not a.startswith("-")), None)
-    implied = first is not None and first not in COMMANDS
-    if implied:
-        argv.insert(0, "watch")          # `thinwatch DIR` means `thinwatch watch DIR`
-    args, extra = parser().parse_known_intermixed_args(argv)
-    if extra and implied and not any(a.startswith("-") for a in extra):
-        # `thinwatch biuld DIR`: a misspelt command, not a workspace
-        parser().error(f"unknown command {args.workspace!r} (choose from {', '.join(COMMANDS)})")
-    if extra:
-        parser().error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+    args.command, args.workspace = _command(args.words)
     if args.jobs < 1:
         parser().error("-j must be at least 1")
     root = Path(args.workspace)
@@ -171,6 +167,19 @@ def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> in
         return 2
     except KeyboardInterrupt:          # before the loop's own handler was installed
         return INTERRUPTED
+
+
+def _command(words: list[str]) -> tuple[str, str]:
+    """The command and workspace the positional words name: `thinwatch DIR`
+    means `thinwatch watch DIR`."""
+    command = words[0] if words and words[0] in COMMANDS else None
+    rest = words[1:] if command else words
+    if len(rest) == 2 and command is None:
+        # `thinwatch biuld DIR`: a misspelt command, not a workspace
+        parser().error(f"unknown command {rest[0]!r} (choose from {', '.join(COMMANDS)})")
+    if len(rest) > 1:
+        parser().error(f"unrecognized arguments: {' '.join(rest[1:])}")
+    return command or "watch", rest[0] if rest else "."
 
 
 def clean(root: Path, wait: bool) -> int:

@@ -38,3 +38,12 @@ def test_gitignore_is_never_written_through_a_link(ir_ws, tmp_path):
     res = thinwatch("build", str(ir_ws))
     assert res.returncode == 2 and f"{ir_ws.resolve() / '.thinwatch/.gitignore'} is a symbolic link" in res.stderr
     assert not target.exists()
+
+
+def test_build_builds_once_wherever_its_options_stand(ir_ws):
+    """`build` needs no `--once`, and an option's value before the command
+    is not taken for a command (`-j 2 build` said "unknown command 'build'")."""
+    for argv in (["build"], ["-j", "2", "build"], ["--on-change", "finish", "build"], ["build", "--once"]):
+        res = thinwatch(*argv, str(ir_ws))
+        assert res.returncode == 0, (argv, res.stderr)
+        assert res.stdout.count("build 1 ok") == 1 and "build 2" not in res.stdout, argv
