@@ -30,7 +30,7 @@ from . import files, inspect
 from .build import Memory
 from .clean import clean
 from .scheduler import run_build
-from .workspace import BUILD_DIR, MANIFEST, SUFFIXES
+from .workspace import BUILD_DIR, MANIFEST, SUFFIXES, require_workspace
 
 DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
@@ -108,6 +108,7 @@ class Session:
                  tests: bool = False, wait: bool = False):
         self.root = Path(root).resolve()
         self.tests = tests
+        require_workspace(self.root)
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
         self.on_change = on_change

@@ -149,12 +149,21 @@ class Workspace(Project):
         return found
 
 
+def require_workspace(root: Path) -> None:
+    """A ConfigError unless `root` holds a manifest of either kind: checked
+    before anything is made there, so a mistyped directory is left without a
+    build directory or a lock."""
+    if not (root / MANIFEST).is_file() and not (root / "Cargo.toml").is_file():
+        raise ConfigError(f"{root} is not a workspace: it has neither a {MANIFEST} (LLVM IR) "
+                          f"nor a Cargo.toml (Rust)")
+
+
 def load(root: Path) -> Workspace:
     root = Path(root).resolve()
     manifest = root / MANIFEST
     if not manifest.is_file():
-        raise ConfigError(f"{root} is not a workspace: it has neither a {MANIFEST} (LLVM IR) "
-                          f"nor a Cargo.toml (Rust)")
+        require_workspace(root)
+        raise ConfigError(f"{manifest} is not a file", str(manifest))
     settings = Settings(manifest, read_toml(manifest))
     build, crates, cache = settings.table("build"), settings.table("crates"), settings.table("cache")
     if not crates.values:

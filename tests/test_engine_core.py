@@ -249,7 +249,8 @@ def test_json_lines_only_on_stdout(ir_ws):
 
 def test_config_errors_exit_2(tmp_path):
     res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
-    assert res.returncode == 2 and "neither a thinwatch.toml" in res.stdout and "nor a Cargo.toml" in res.stdout
+    # refused before anything is made there, as a lock or a build directory that cannot be used
+    assert res.returncode == 2 and "neither a thinwatch.toml" in res.stderr and "nor a Cargo.toml" in res.stderr
     (tmp_path / "thinwatch.toml").write_text("[crates\n")
     res = thinwatch("build", "--once", "--no-tui", str(tmp_path))
     assert res.returncode == 2 and "thinwatch.toml" in res.stdout + res.stderr

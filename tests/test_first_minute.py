@@ -47,3 +47,11 @@ def test_build_builds_once_wherever_its_options_stand(ir_ws):
         res = thinwatch(*argv, str(ir_ws))
         assert res.returncode == 0, (argv, res.stderr)
         assert res.stdout.count("build 1 ok") == 1 and "build 2" not in res.stdout, argv
+
+
+def test_a_directory_that_is_no_workspace_is_left_as_it_was(tmp_path):
+    for argv in (["build"], ["watch", "--no-tui"], ["test"], ["build", "--json"]):
+        res = thinwatch(*argv, str(tmp_path))
+        assert res.returncode == 2, (argv, res.stdout, res.stderr)
+        assert f"{tmp_path.resolve()} is not a workspace: it has neither a thinwatch.toml" in res.stderr, argv
+        assert list(tmp_path.iterdir()) == [], argv
