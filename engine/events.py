@@ -11,6 +11,8 @@ from typing import ClassVar
 
 import orjson
 
+REBUILD = "(rebuild requested)"    # how a requested rebuild names its trigger, no path being so
+
 
 class ModuleStatus(StrEnum):
     """A module's state in a build: live ones while it is worked on, then
@@ -56,6 +58,13 @@ class BuildStarted(Event):
     reason: ClassVar[str] = "build-started"
     trigger: list[str]
     workspace: str
+
+    def cause(self) -> str:
+        """What started it, as a line says after the build's number:
+        ` (app/main.ll, rebuild requested)`, or nothing. REBUILD's own
+        parentheses set it apart from paths in a list, not in a sentence."""
+        said = [t[1:-1] if t == REBUILD else t for t in self.trigger[:3]]
+        return f" ({', '.join(said)}{' …' if len(self.trigger) > 3 else ''})" if said else ""
 
 
 @dataclass

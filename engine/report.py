@@ -14,6 +14,7 @@ from typing import Callable
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
                      ModuleState, ModuleStatus, ProgramFinished)
+from .wording import plural
 
 # The states a module gets a line for (a failure has its diagnostic), in ANSI colours.
 COLOURS = {ModuleStatus.REBUILT: "33", ModuleStatus.REIMPORTED: "36", ModuleStatus.REMOVED: "35"}
@@ -60,8 +61,7 @@ class Printer:
 
     def human(self, ev: Event) -> str | None:
         if isinstance(ev, BuildStarted):
-            what = ", ".join(ev.trigger[:3]) + (" …" if len(ev.trigger) > 3 else "")
-            return f"build {ev.generation}" + (f" ({what})" if what else "")
+            return f"build {ev.generation}{ev.cause()}"
         if isinstance(ev, ModuleState) and ev.state in COLOURS:
             why = "; ".join(ev.why[:3]) + (" …" if len(ev.why) > 3 else "")
             return f"  {self._c(COLOURS[ev.state], f'{ev.state.symbol} {ev.state:<10}')} {ev.module}" + \
@@ -85,7 +85,7 @@ class Printer:
                 status = "superseded"
             early = f", {ev.early_jobs} started early" if ev.early_jobs else ""
             line = f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts or 'nothing to do'}" + \
-                f" ({ev.backend_jobs} backend jobs{early})"
+                f" ({plural(ev.backend_jobs, 'backend job')}{early})"
             if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
                 self.backend_llvm = ev.backend_llvm
                 line = f"  backends compiled by {ev.backend_llvm}\n" + line

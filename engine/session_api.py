@@ -1,6 +1,7 @@
 """What a front end may use of the engine, besides the event types of
 `engine.events`: a `Session` (events down its sink; commands and queries as
-its methods) and what a build's end means as an exit code. The TUI reaches
+its methods), what a build's end means as an exit code, and `plural`, so
+both front ends count in the same words. The TUI reaches
 the engine through these two modules only (import contracts in
 pyproject.toml, checked by tests/test_imports.py)."""
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 
 from .events import BuildFinished
 from .watch import Session
+from .wording import plural
 
-__all__ = ["Session", "exit_code"]
+__all__ = ["Session", "exit_code", "plural"]
 
 
 def exit_code(result: BuildFinished | None) -> int:

@@ -22,7 +22,7 @@ from typing import Callable
 import watchfiles
 
 from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus,
-                     Paused, Resumed)
+                     REBUILD, Paused, Resumed)
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
@@ -36,7 +36,6 @@ DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
-REBUILD = "(rebuild requested)"    # how a requested rebuild names its trigger
 RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
 # cargo writes the lock file itself as it resolves (a new workspace, an edited
 # dependency). That write must not cancel the build running that cargo, which

@@ -15,6 +15,7 @@ from typing import Iterable
 
 from engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
                            LinkFinished, ModuleState, ModuleStatus, Paused, Resumed, TaskFinished)
+from engine.session_api import plural
 
 HISTORY = 20
 LOG_LINES = 2000
@@ -129,9 +130,8 @@ class Model:
         if ev.generation > self.generation or isinstance(ev, BuildStarted):
             self._start(ev, dirty)
         if isinstance(ev, BuildStarted):
-            what = ", ".join(ev.trigger[:3]) + (" …" if len(ev.trigger) > 3 else "")
             self.workspace = self.workspace or ev.workspace
-            self._log("build", f"build {ev.generation} started" + (f" ({what})" if what else ""))
+            self._log("build", f"build {ev.generation} started{ev.cause()}")
         elif isinstance(ev, ModuleState):
             self._module(ev, dirty)
         elif isinstance(ev, TaskFinished):
@@ -198,7 +198,7 @@ class Model:
         counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n) or "nothing to do"
         status = "ok" if ev.ok else "FAILED"
         self._log("ok" if ev.ok else "error",
-                  f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts} ({ev.backend_jobs} backend jobs)")
+                  f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts} ({plural(ev.backend_jobs, 'backend job')})")
 
     # -- questions the UI asks ---------------------------------------------------
     def why_text(self, row: ModuleRow) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from synthetic import MODULES, two_builds
-from engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
+from engine.events import REBUILD, BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
 from tui.model import Model
 
 
@@ -70,3 +70,12 @@ def test_the_backend_llvm_is_logged_when_first_known_and_when_it_changes():
     said = [line.text for line in m.log if "backends compiled by" in line.text]
     assert said == ["backends compiled by LLVM 22.1.2, /lib/a.so",
                     "backends compiled by llvmlite 0.50.0 / LLVM 22.1.0 (assertions on)"]
+
+
+def test_the_log_counts_in_words_and_names_a_requested_rebuild_once():
+    m = Model()
+    m.apply([BuildStarted(1, [REBUILD], "/ws"), BuildFinished(1, True, {"rebuilt": 1}, 0.1, {}, 1, None),
+             BuildStarted(2, ["app/main.ll", REBUILD], "/ws"), BuildFinished(2, True, {"rebuilt": 2}, 0.1, {}, 2, None)])
+    assert [line.text for line in m.log] == [
+        "build 1 started (rebuild requested)", "build 1 ok in 0.10s: 1 rebuilt (1 backend job)",
+        "build 2 started (app/main.ll, rebuild requested)", "build 2 ok in 0.10s: 2 rebuilt (2 backend jobs)"]

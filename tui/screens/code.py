@@ -12,6 +12,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
+from engine.session_api import plural
+
 
 class CodeScreen(Screen):
     # priority: the TextArea would otherwise take escape for itself
@@ -37,5 +39,5 @@ class CodeScreen(Screen):
         except (LookupError, Exception) as e:      # shown, never raised into the app
             self.query_one("#code-title", Static).update(f"[b]{self.heading}[/b]  [red]{e}[/red]")
             return
-        self.query_one("#code-title", Static).update(f"[b]{self.heading}[/b]  ({text.count(chr(10))} lines)")
+        self.query_one("#code-title", Static).update(f"[b]{self.heading}[/b]  ({plural(text.count(chr(10)), 'line')})")
         self.query_one("#code", TextArea).load_text(text)

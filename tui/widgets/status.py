@@ -6,6 +6,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from engine.events import FINAL_STATES, LIVE_STATES
+from engine.session_api import plural
 
 from .. import format as fmt
 from ..model import Model
@@ -36,7 +37,7 @@ class StatusBar(Widget):
         if m.last is not None:
             ok = "ok" if m.last.ok else "FAILED"
             t.append(f"  last: build {m.last.generation} {ok} in {fmt.seconds(m.last.seconds)}")
-            t.append(f" ({m.last.backend_jobs} backend jobs)", style=self._s("dim"))
+            t.append(f" ({plural(m.last.backend_jobs, 'backend job')})", style=self._s("dim"))
         t.append("\n")
         counts = m.counts()
         for s in FINAL_STATES:
@@ -45,6 +46,6 @@ class StatusBar(Widget):
         active = sum(counts.get(s, 0) for s in LIVE_STATES)
         if active:
             t.append(f"{LIVE_STATES[0].symbol} {active} in progress  ")
-        t.append(f"{len(m.rows)} modules", style=self._s("dim"))
+        t.append(plural(len(m.rows), "module"), style=self._s("dim"))
         t.append(f"   saved {fmt.seconds(m.saved_seconds())} of backend time vs a full rebuild")
         return t

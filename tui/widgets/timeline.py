@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
+from engine.session_api import plural
+
 from ..model import Model, Task
 
 LABEL = 9       # "  12345 │"
@@ -47,7 +49,7 @@ def render_lanes(tasks: list[Task], width: int, styles: dict[str, str]) -> Text:
             prev = t
         text.append_text(line)
         text.append("\n")
-    text.append(f"{'':>7} └ {span:.2f}s  ▒ emit  █ backend  {len(tasks)} tasks on {len(lanes(tasks))} workers",
+    text.append(f"{'':>7} └ {span:.2f}s  ▒ emit  █ backend  {plural(len(tasks), 'task')} on {plural(len(lanes(tasks)), 'worker')}",
                  style=styles.get("dim", ""))
     return text
 
