@@ -1,5 +1,6 @@
 """python3 -m fuzz ir|rust --seed N --steps K: run, and on a mismatch shrink
-it and write the minimal sequence out as a regression input."""
+it and write the minimal sequence out as a regression input.
+python3 -m fuzz soak --seed N --edits K: the watch-mode soak (fuzz/soak.py)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,22 @@ def shrink(runner: Runner, edits: list[dict], log) -> tuple[list[dict], list[str
     return minimal, runner.replay(minimal).mismatch
 
 
+def soak(seed: int, edits: int, log) -> int:
+    from .soak import Soak
+    with tempfile.TemporaryDirectory(prefix="thinwatch-soak-") as tmp:
+        fig = Soak(seed, edits, Path(tmp), log).run()
+    log(f"soak seed {seed}: {fig.summary()}")
+    for problem in fig.problems:
+        log("PROBLEM " + problem)
+    return 1 if fig.problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m fuzz", description=__doc__)
-    p.add_argument("kind", choices=("ir", "rust"))
+    p.add_argument("kind", choices=("ir", "rust", "soak"))
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--edits", type=int, default=300, help="soak: edits made under one watch")
     p.add_argument("--workspace", default="sample", help='IR: "sample" or "generated:<modules>"')
     p.add_argument("--cargo-every", type=int, default=5, help="Rust: compare with cargo's program every N steps")
     p.add_argument("--jobs", type=int, default=2)
@@ -55,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
     def log(line: str) -> None:
         print(line, flush=True)
 
+    if a.kind == "soak":
+        return soak(a.seed, a.edits, log)
     target = target_for(a.kind, a.workspace, a.cargo_every)
     pool = TaskPool(a.jobs)
     try:

@@ -1,5 +1,6 @@
-"""The tests' own definitions of "a build" and "its outputs" (tests/), so the
-fuzzer and the tests can never disagree on what is compared."""
+"""The tests' own definitions of "a build", "its outputs" and "the engine's
+processes" (tests/), so the fuzzer and the tests can never disagree on what
+is compared."""
 
 from __future__ import annotations
 
@@ -12,5 +13,6 @@ if str(ROOT / "tests") not in sys.path:
 
 from conftest import IGNORE, SAMPLE_IR, build, outputs  # noqa: E402
 from test_rust import SAMPLE_RUST, objects  # noqa: E402
+from test_watch import _alive as alive, _descendants as descendants  # noqa: E402
 
-__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "build", "objects", "outputs"]
+__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "alive", "build", "descendants", "objects", "outputs"]
