@@ -116,12 +116,9 @@ class _Worker:
         self.proc = ctx.Process(target=_serve, args=(theirs, engine, stderr), daemon=True)
         self.proc.start()
         theirs.close()
-        self.dead = False
+        self._io: list[asyncio.Future] = []     # threads sending to it or receiving from it
 
     def kill(self) -> None:
-        """Its pipe stays open: a thread may be sending or receiving on it,
-        and ends on the broken pipe; it is closed when nothing refers to it."""
-        self.dead = True
         try:
             self.proc.kill()
         except (OSError, ValueError):  # gone already, or closed
@@ -130,6 +127,26 @@ class _Worker:
     def reap(self, timeout: float) -> None:
         self.proc.join(timeout)
 
+    async def bury(self) -> None:
+        """Once killed: reap it, then close its pipe and process handle once
+        no thread uses them (one may be sending or receiving, and ends on
+        the broken pipe). Without this every lost worker kept descriptors
+        open in the engine for as long as it ran."""
+        await asyncio.to_thread(self.proc.join, 5)
+        await asyncio.gather(*self._io, return_exceptions=True)
+        self.conn.close()
+        try:
+            self.proc.close()
+        except ValueError:             # still running after 5 s: the pool's kill reaps it
+            pass
+
+    def _in_thread(self, fn, *args) -> asyncio.Future:
+        """`fn` in a thread, shielded so that `bury` waits for the thread
+        itself even when the task awaiting it was cancelled."""
+        self._io = [f for f in self._io if not f.done()]
+        self._io.append(asyncio.ensure_future(asyncio.to_thread(fn, *args)))
+        return asyncio.shield(self._io[-1])
+
     async def call(self, fn, args: tuple, stall: float) -> tuple:
         """Run one task; every wait here ends, with the reply or _Lost."""
         loop = asyncio.get_running_loop()
@@ -137,7 +154,7 @@ class _Worker:
         fd = self.conn.fileno()
         loop.add_reader(fd, lambda: replied.done() or replied.set_result(None))
         # In a thread: a task's bitcode can fill the pipe while the worker reads it.
-        sending = asyncio.ensure_future(asyncio.to_thread(self.conn.send, (fn, args)))
+        sending = self._in_thread(self.conn.send, (fn, args))
         # A send into a dead worker fails; the reply's end of file says so, not this.
         sending.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
@@ -146,7 +163,7 @@ class _Worker:
             loop.remove_reader(fd)
         try:
             await sending              # the worker read it all before replying, or is gone
-            ok, value, pid, start, end = await asyncio.to_thread(self.conn.recv)
+            ok, value, pid, start, end = await self._in_thread(self.conn.recv)
         except (EOFError, OSError):
             raise _Lost("the worker process died (LLVM abort, signal or out of memory)") from None
         if not ok:
@@ -187,8 +204,9 @@ class TaskPool:
         resource_tracker.ensure_running()
         # Workers hold the read end; the engine's write end closes only when it ends.
         self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
-        self._idle: list[_Worker | None] = []     # None: a slot whose worker could not start
+        self._idle: list[_Worker | None] = []     # None: a slot whose worker is to be started
         self._busy: set[_Worker] = set()
+        self._burying: set[asyncio.Task] = set()
         self._waiters: list[asyncio.Future] = []
         self._starting = threading.Thread(target=self._start_workers, daemon=True)
         self._starting.start()
@@ -221,15 +239,12 @@ class TaskPool:
             finally:
                 self._waiters.remove(woken)
         worker = self._idle.pop()
-        if worker is None or worker.dead:
+        if worker is None:
             try:
-                fresh = self._spawn()
+                worker = self._spawn()
             except WorkerCrashed:      # the slot stays, for the next task to try again
-                self._release(worker)
+                self._release(None)
                 raise
-            if worker is not None:
-                worker.reap(0)
-            worker = fresh
         self._busy.add(worker)
         return worker
 
@@ -244,17 +259,31 @@ class TaskPool:
                 woken.set_result(None)
                 return
 
+    def _lose(self, worker: _Worker) -> None:
+        """Kill a worker whose task is lost or cancelled, and bury it."""
+        worker.kill()
+        self._busy.discard(worker)
+        burial = asyncio.ensure_future(worker.bury())
+        self._burying.add(burial)
+        burial.add_done_callback(self._burying.discard)
+
     async def run(self, fn, *args) -> TaskResult:
         worker = await self._acquire()
         try:
-            return TaskResult(*await worker.call(fn, args, self.stall))
+            result = TaskResult(*await worker.call(fn, args, self.stall))
         except _Lost:
-            worker.kill()
+            self._lose(worker)
+            self._release(None)        # its slot starts a fresh worker when next needed
         except asyncio.CancelledError:
-            worker.kill()             # the result would be dropped: stop the work now
+            self._lose(worker)         # the result would be dropped: stop the work now
+            self._release(None)
             raise
-        finally:
+        except BaseException:
+            self._release(worker)      # the task failed on its inputs; its worker is fine
+            raise
+        else:
             self._release(worker)
+            return result
         return await self._retry(fn, args)
 
     async def _retry(self, fn, args: tuple) -> TaskResult:
@@ -271,8 +300,7 @@ class TaskPool:
                 said = stderr.read().decode("utf-8", "replace").strip()[-STDERR_TAIL:]
                 raise WorkerCrashed(str(e) + (f":\n{said}" if said else "")) from None
             finally:
-                alone.kill()
-                self._busy.discard(alone)
+                self._lose(alone)
 
     def close(self) -> None:
         """End the workers once idle ones have seen their pipe close."""
@@ -292,3 +320,4 @@ class TaskPool:
             worker.kill()
         for worker in everyone:
             worker.reap(5)
+            worker.conn.close()

@@ -230,3 +230,26 @@ def test_a_burst_of_edits_costs_about_one_build(tmp_path):
     superseded = [e for e in w.seen if e["reason"] == "build-finished" and e.get("superseded")]
     assert len(superseded) >= edits - 1, "every edit but the last superseded a running build"
     assert burst < 2 * one, f"a burst of {edits} edits took {burst:.2f} s of CPU, one edit {one:.2f} s"
+
+
+def test_lost_workers_leave_no_descriptor_open_in_the_engine():
+    """Found by the watch-mode soak: every worker killed under the engine
+    kept its pipe and process handle open there, for as long as it ran."""
+    def open_fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    async def kill_ten_workers() -> tuple[int, int]:
+        pool = TaskPool(2)
+        try:
+            await pool.run(os.getpid)
+            before = open_fds()
+            for _ in range(10):
+                os.kill((await pool.run(os.getpid)).value, signal.SIGKILL)
+                await asyncio.sleep(0.05)
+                await pool.run(os.getpid)               # on a fresh worker, the lost one buried
+            await asyncio.sleep(0.5)
+            return before, open_fds()
+        finally:
+            pool.close()
+    before, after = asyncio.run(kill_ten_workers())
+    assert after <= before + 2, (before, after)

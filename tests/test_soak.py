@@ -21,6 +21,5 @@ def test_soak_slice(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the engine keeps descriptors of SIGKILLed workers: 21 -> 48 over 6 kills (issue 18)")
 def test_soak_long(tmp_path):
     soak(tmp_path, seed=1, edits=300)
