@@ -69,10 +69,6 @@ _PLUGIN_CPU = re.compile(r"(?:^|,)-plugin-opt=mcpu=([^,]+)")
 MESSAGE_LIMIT = 1 << 26      # one line of cargo's JSON (a long diagnostic) may be large
 
 
-def _same(a: Path, b: Path) -> bool:
-    return a.exists() and b.exists() and os.path.samefile(a, b)
-
-
 def _identity(path: Path) -> tuple[int, int] | None:
     """A file by device and inode: the same for all its hard links."""
     try:
@@ -84,9 +80,9 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 def _forget(exe: Path) -> None:
     """Remove an artifact and cargo's copy of it in `deps/` (a hard link)."""
-    deps = exe.parent / "deps"
-    for other in (deps.iterdir() if deps.is_dir() else ()):
-        if _same(other, exe):
+    deps, mine = exe.parent / "deps", _identity(exe)
+    for other in (deps.iterdir() if deps.is_dir() and mine is not None else ()):
+        if _identity(other) == mine:
             other.unlink()
     exe.unlink(missing_ok=True)
 

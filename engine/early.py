@@ -35,7 +35,7 @@ from .build import Build, Emitted
 from .cache import place
 from .errors import ConfigError
 from .link import LinkFailed, inputs_key, link as link_executable
-from .linkshim import keep_members
+from .linkshim import ar_members, keep_members
 from .thinlink import ModulePlan, thin_link
 from .workspace import ModuleSource, Unit
 
@@ -184,7 +184,7 @@ class Early:
     def _write_members(self, data: bytes) -> list[ModuleSource]:
         self.members_dir.mkdir(parents=True, exist_ok=True)
         out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
-               for mid, crate, path, instance in keep_members(self.members_dir, data)]
+               for mid, crate, path, instance in keep_members(self.members_dir, ar_members(data))]
         names = {src.path.name for src in out}
         for old in self.members_dir.iterdir():       # the crate's units of earlier builds
             if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:

@@ -131,9 +131,9 @@ def keep_module(directory: Path, member: str, data: bytes) -> tuple[str, str, st
     return mid, crate, str(path), member.split(".")[0]
 
 
-def keep_members(directory: Path, rlib: bytes) -> list[tuple[str, str, str, str]]:
-    """`keep_module` for every bitcode member of an rlib (none if it has none)."""
-    return [keep_module(directory, member, body) for member, body in ar_members(rlib) if is_bitcode(body)]
+def keep_members(directory: Path, members: list[tuple[str, bytes]]) -> list[tuple[str, str, str, str]]:
+    """`keep_module` for every bitcode member of an rlib's `ar_members` (none if it has none)."""
+    return [keep_module(directory, member, body) for member, body in members if is_bitcode(body)]
 
 
 @dataclass
@@ -141,8 +141,7 @@ class Capture:
     """One captured link: `argv` holds rustc's arguments, with each bitcode
     input replaced by {"bitcode": [(module id, crate, path, crate instance),
     ...]} (plus "archive": the path of an archive of its native members, if
-    it has any)
-    and each deleted-after-link native input by {"native": path}."""
+    it has any) and each deleted-after-link native input by {"native": path}."""
     unit: str
     out: Path
     argv: list
@@ -231,7 +230,7 @@ def _split_input(members: Path, name: str, data: bytes) -> dict:
     if not name.endswith(".rlib"):
         return {}
     contents = ar_members(data)
-    units = [keep_module(members, member, body) for member, body in contents if is_bitcode(body)]
+    units = keep_members(members, contents)
     # `lib.rmeta` is an object too, holding only the crate's metadata, which
     # the linker never takes (it defines no symbol) and rustc rewrites on
     # every build.

@@ -33,23 +33,14 @@ def read_toml(path: Path) -> dict:
         raise ConfigError(str(e), str(path), *(map(int, at.groups()) if at else ())) from None
 
 
+# TOML's types as messages name them; bool before int, which it subclasses.
+_KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a string"),
+          (list, "an array"), (dict, "a table"), ((datetime.date, datetime.time), "a date or time"))
+
+
 def _kind(value) -> str:
     """The TOML type of a parsed value, as a message names it."""
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a float"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, (datetime.date, datetime.time)):
-        return "a date or time"
-    return type(value).__name__
+    return next((name for types, name in _KINDS if isinstance(value, types)), type(value).__name__)
 
 
 class Settings:
