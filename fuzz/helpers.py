@@ -12,7 +12,8 @@ if str(ROOT / "tests") not in sys.path:
     sys.path.insert(0, str(ROOT / "tests"))
 
 from conftest import IGNORE, SAMPLE_IR, build, outputs  # noqa: E402
-from test_rust import SAMPLE_RUST, objects  # noqa: E402
+from test_rust import SAMPLE_RUST, incremental_state_aside, objects  # noqa: E402
 from test_watch import _alive as alive, _descendants as descendants  # noqa: E402
 
-__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "alive", "build", "descendants", "objects", "outputs"]
+__all__ = ["IGNORE", "ROOT", "SAMPLE_IR", "SAMPLE_RUST", "alive", "build", "descendants", "incremental_state_aside",
+           "objects", "outputs"]

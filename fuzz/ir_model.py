@@ -85,10 +85,6 @@ class Model:
         return any(not is_local(e) and not linkage_of(e.text.split("\n")[0]).startswith("linkonce")
                    for _, e in self.defs.get(name, []))
 
-    def referenced_outside(self, name: str, path: str) -> bool:
-        return any(name in code_refs(e.text) for p in self.mods if p != path
-                   for e in self.entities(p).values())
-
     def callees(self, name: str) -> set[str]:
         return {r for _, e in self.defs.get(name, []) if e.kind == "define" for r in code_refs(e.text)} - {name}
 

@@ -4,10 +4,10 @@ a clean build of a copy of its sources."""
 from __future__ import annotations
 
 import shutil
-import tomllib
 from pathlib import Path
 
 from bench.generate import IRSpec, generate_ir
+from engine.workspace import load
 
 from . import ir_edits
 from .helpers import IGNORE, SAMPLE_IR, build, outputs
@@ -49,5 +49,4 @@ class IRTarget:
     def _outcome(self, ws: Path, pool) -> Outcome:
         if not (out := build(ws, pool)).finished.ok:
             return failed(out)
-        name = tomllib.loads((ws / "thinwatch.toml").read_text())["build"]["output"]
-        return Outcome(True, outputs(ws), run_program(ws / ".thinwatch" / "out" / name))
+        return Outcome(True, outputs(ws), run_program(load(ws).output_path))

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 from . import rust_edits
-from .helpers import IGNORE, SAMPLE_RUST, build, objects
+from .helpers import IGNORE, SAMPLE_RUST, build, incremental_state_aside, objects
 from .outcome import Outcome, differences, failed, run_program
 from .tree import Tree
 
@@ -44,19 +44,10 @@ class RustTarget:
         return incremental, diffs
 
     def _clean(self, ws: Path, pool) -> Outcome:
-        """A clean thinwatch build of the same bitcode, as tests/test_rust.py's
-        `clean_objects` makes it, but one that may fail: the incremental
-        state is put back either way."""
-        saved = {}
-        for name in ("cache", "units"):
-            if (ws / ".thinwatch" / name).exists():
-                saved[name] = (ws / ".thinwatch" / name).rename(ws / ".thinwatch" / f"{name}.incremental")
-        try:
+        """A clean thinwatch build of the same bitcode, as the tests make it,
+        but one that may fail."""
+        with incremental_state_aside(ws):
             return self._outcome(ws, pool)
-        finally:
-            for name, path in saved.items():
-                shutil.rmtree(ws / ".thinwatch" / name, ignore_errors=True)
-                path.rename(ws / ".thinwatch" / name)
 
     @staticmethod
     def _outcome(ws: Path, pool) -> Outcome:

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import orjson
@@ -43,20 +44,27 @@ def objects(ws: Path) -> dict[str, str]:
             for p in (ws / ".thinwatch" / "units" / "app" / "objects").glob("*.o")}
 
 
-def clean_objects(ws: Path, pool) -> dict[str, str]:
-    """A clean thinwatch build (empty cache) of the same bitcode."""
+@contextmanager
+def incremental_state_aside(ws: Path):
+    """The cache and the units' state moved aside, so that a build inside is
+    a clean one of the same bitcode; put back afterwards, whatever happened."""
     saved = {}
     for name in ("cache", "units"):
-        src = ws / ".thinwatch" / name
-        saved[name] = src.with_name(name + ".incremental")
-        src.rename(saved[name])
+        if (ws / ".thinwatch" / name).exists():
+            saved[name] = (ws / ".thinwatch" / name).rename(ws / ".thinwatch" / f"{name}.incremental")
     try:
-        assert build(ws, pool).finished.ok
-        return objects(ws)
+        yield
     finally:
         for name, path in saved.items():
-            shutil.rmtree(ws / ".thinwatch" / name)
+            shutil.rmtree(ws / ".thinwatch" / name, ignore_errors=True)
             path.rename(ws / ".thinwatch" / name)
+
+
+def clean_objects(ws: Path, pool) -> dict[str, str]:
+    """A clean thinwatch build (empty cache) of the same bitcode."""
+    with incremental_state_aside(ws):
+        assert build(ws, pool).finished.ok
+        return objects(ws)
 
 
 def test_binary_matches_cargo_and_spans_three_crates(rust_ws, tmp_path, pool):

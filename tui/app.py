@@ -260,17 +260,19 @@ class ThinwatchApp(App[int]):
         self.refresh()
 
     def on_show_optimized_ir(self, msg: ShowOptimizedIR) -> None:
-        if self.session is None:
-            self.notify("no engine in this session", severity="warning")
-            return
-        self.push_screen(CodeScreen(f"{msg.module}: optimised IR", lambda: self.session.optimized_ir(msg.module)))
+        self._show_code(f"{msg.module}: optimised IR", lambda session: session.optimized_ir(msg.module))
 
     def on_show_imported_body(self, msg: ShowImportedBody) -> None:
+        self._show_code(f"{msg.module}: imported {msg.exporter}::{msg.function}",
+                        lambda session: session.imported_body(msg.module, msg.function))
+
+    def _show_code(self, title: str, ask) -> None:
+        """A code view of what `ask(session)` answers."""
         if self.session is None:
             self.notify("no engine in this session", severity="warning")
             return
-        self.push_screen(CodeScreen(f"{msg.module}: imported {msg.exporter}::{msg.function}",
-                                    lambda: self.session.imported_body(msg.module, msg.function)))
+        session = self.session
+        self.push_screen(CodeScreen(title, lambda: ask(session)))
 
     def action_clean(self) -> None:
         self.push_screen(ConfirmScreen("Delete the cache and build state (as `thinwatch clean`) "
