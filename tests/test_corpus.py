@@ -240,6 +240,12 @@ def _assert_linked(events: Events, exe: Path, build: str) -> None:
     assert linked, f"{build} did not link {exe}; the errors of that build:\n{_errors(events)}"
 
 
+def _program_run(corpus_run, program: Program) -> tuple[CorpusRun, Path]:
+    """The run of the program's workspace, and the program's executable."""
+    run = corpus_run(program.workspace)
+    return run, run.ws / ".thinwatch" / "out" / program.binary
+
+
 def _unit(outputs: dict[str, str], program: Program) -> dict[str, str]:
     """The program's executable and the objects of its link unit, which
     thinwatch names as cargo names the binary."""
@@ -264,8 +270,7 @@ def test_thinwatch_build_succeeds(workspace, corpus_run):
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("program", PARAMS)
 def test_behaves_like_cargo(program, corpus_run):
-    run = corpus_run(program.workspace)
-    exe = run.ws / ".thinwatch" / "out" / program.binary
+    run, exe = _program_run(corpus_run, program)
     _assert_linked(run.cold, exe, "`thinwatch build`")
     ours, cargos = run.cold_behaviour[program.binary]
     assert ours == cargos
@@ -274,8 +279,7 @@ def test_behaves_like_cargo(program, corpus_run):
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("program", PARAMS)
 def test_noop_rebuild_reuses_everything(program, corpus_run):
-    run = corpus_run(program.workspace)
-    exe = run.ws / ".thinwatch" / "out" / program.binary
+    run, exe = _program_run(corpus_run, program)
     _assert_linked(run.cold, exe, "`thinwatch build`")
     modules = _module_ids(run.before_noop, program)
     states = {e["state"] for e in run.noop
@@ -288,8 +292,7 @@ def test_noop_rebuild_reuses_everything(program, corpus_run):
 @pytest.mark.timeout(1800)
 @pytest.mark.parametrize("program", PARAMS)
 def test_edit_gives_what_a_clean_build_gives(program, corpus_run):
-    run = corpus_run(program.workspace)
-    exe = run.ws / ".thinwatch" / "out" / program.binary
+    run, exe = _program_run(corpus_run, program)
     _assert_linked(run.edited, exe, "the build after the edit")
     _assert_linked(run.clean, exe, "the clean build")
     incremental = _unit(run.incremental, program)
