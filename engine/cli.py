@@ -24,10 +24,10 @@ from typing import Callable
 from .clean import clean as clean_build_dir
 from .errors import ConfigError
 from .lock import WorkspaceLock
-from .workspace import BUILD_DIR
+from .project import BUILD_DIR
 
-from .cargo import CargoProject
-from .cargo_test import run_tests
+from .frontends.cargo import CargoProject
+from .frontends.cargo.harness import run_tests
 from .events import Diagnostic
 from .report import Printer
 from .session_api import Session, exit_code

@@ -90,6 +90,7 @@ class TaskFinished(Event):
     worker: int
     start: float
     seconds: float
+    early: bool = False   # started while cargo ran, on a guess (engine/early.py)
 
 
 @dataclass

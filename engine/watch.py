@@ -15,41 +15,37 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-import time
 from pathlib import Path
 from typing import Callable
 
 import watchfiles
 
-from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus,
-                     REBUILD, Paused, Resumed)
-from .lock import WorkspaceLock
-from .pool import TaskPool
-from .programs import run_program
 from . import files, inspect
 from .build import Memory
 from .clean import clean
+from .events import REBUILD, BuildFinished, Event, Paused, Resumed
+from .frontends import kind
+from .lock import WorkspaceLock
+from .pool import TaskPool
+from .programs import run_program
+from .project import BUILD_DIR, WatchRules
+from .reporter import Reporter
 from .scheduler import run_build
-from .workspace import BUILD_DIR, MANIFEST, SUFFIXES, require_workspace
 
 DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
-RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
-# cargo writes the lock file itself as it resolves (a new workspace, an edited
-# dependency). That write must not cancel the build running that cargo, which
-# would start again from nothing; it is built after, like any change.
-WRITTEN_BY_CARGO = {"Cargo.lock"}
 
 
 class WorkspaceFilter(watchfiles.DefaultFilter):
-    """Sources and manifests only; never our build dir, Cargo's target/,
-    editor temporaries or anything `.gitignore` names."""
+    """The front end's inputs only (its `WatchRules`); never what its tools
+    write, editor temporaries or anything `.gitignore` names."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, rules: WatchRules):
         self.root = root.resolve()
-        super().__init__(ignore_dirs=(*self.ignore_dirs, BUILD_DIR, "target"))
+        self.rules = rules
+        super().__init__(ignore_dirs=(*self.ignore_dirs, *rules.ignore_dirs))
         self.patterns = self._gitignore()
         # Directories seen so far: a directory renamed, swapped or replaced
         # is reported by its own path alone (its files may never be), and a
@@ -73,7 +69,7 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
         if p.name == ".gitignore":
             self.patterns = self._gitignore()
             return False
-        if p.suffix not in RELEVANT and p.name != MANIFEST and not self.is_dir(path):
+        if p.suffix not in self.rules.suffixes and not self.is_dir(path):
             return False
         try:
             rel = p.resolve().relative_to(self.root)
@@ -107,7 +103,7 @@ class Session:
                  tests: bool = False, wait: bool = False):
         self.root = Path(root).resolve()
         self.tests = tests
-        require_workspace(self.root)
+        front_end = kind(self.root)
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
         self.on_change = on_change
@@ -123,7 +119,7 @@ class Session:
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
         self._program: asyncio.Task | None = None
-        self._filter = WorkspaceFilter(self.root)
+        self._filter = WorkspaceFilter(self.root, front_end.WATCH)
         # Content digests of the watched files as the last build started: a
         # save that leaves every triggering file as it was is a no-op.
         self.contents: dict[str, str | None] = {}
@@ -192,7 +188,7 @@ class Session:
             if self._build is not None and not self._build.done():
                 self._racy = True        # the running build may have read either version
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
-                    and not self.paused and not paths <= WRITTEN_BY_CARGO:
+                    and not self.paused and not paths <= self._filter.rules.written_by_tool:
                 self._build.cancel()
             if self._program is not None and not self._program.done() and not self.paused:
                 self._program.cancel()
@@ -212,29 +208,28 @@ class Session:
             if asyncio.current_task().cancelling():
                 raise
         except Exception as e:       # never lets the program take the watch loop down
-            self.sink(Diagnostic(self.generation, "error", f"running {' '.join(run)}: {e!r}"))
+            Reporter(self.sink, self.generation).diagnostic("error", f"running {' '.join(run)}: {e!r}")
 
-    async def build_once(self, trigger: list[str]) -> None:
+    async def build_once(self, trigger: list[str], unchanged: bool = False) -> None:
+        """Build once; `unchanged`: every input is as the last build left it."""
         self.generation += 1
-        gen = self.generation
-        started = time.monotonic()
+        report = Reporter(self.sink, self.generation)
         building = []
         self._racy = False
-        self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
-                                                 tests=self.tests, on_build=building.append,
-                                                 memory=self.memory))
+        self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
+                                                 tests=self.tests, on_build=building.append, memory=self.memory,
+                                                 unchanged=self.last_build if unchanged else None))
         try:
             self.last = await self._build
-            self.last_build = building[0] if building else None
+            if not unchanged:
+                self.last_build = building[0] if building else None
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():     # we are being stopped, not superseded
                 raise
-            self.sink(BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None,
-                                    superseded=True))
+            report.superseded()
         except Exception as e:       # a bug of ours: report it as this build's failure, keep watching
-            self.sink(Diagnostic(gen, "error", f"internal error: {e!r}"))
-            self.last = BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None)
-            self.sink(self.last)
+            report.diagnostic("error", f"internal error: {e!r}")
+            self.last = report.finished(False, counted=False)
 
     async def _contents_unchanged(self, trigger: list[str]) -> bool:
         """Record the triggering files' contents; True if none differs from
@@ -249,18 +244,6 @@ class Session:
                 and all(p in self.contents and self.contents[p] == d for p, d in current.items()))
         self.contents.update(current)
         return same
-
-    def _nothing_changed(self, trigger: list[str]) -> None:
-        """A build that finds every input as the last one left it."""
-        self.generation += 1
-        self.sink(BuildStarted(self.generation, trigger, str(self.root)))
-        modules = sorted((em.source.id, em.source.crate) for em, _, _ in self.last_build.inputs.values())
-        for mid, crate in modules:
-            self.sink(ModuleState(self.generation, mid, crate, ModuleStatus.REUSED, why=["contents unchanged"]))
-        counts = {s.value: 0 for s in FINAL_STATES} | {ModuleStatus.REUSED.value: len(modules)}
-        self.last = BuildFinished(self.generation, True, counts, 0.0, {}, 0, self.last.output,
-                                  outputs=self.last.outputs)
-        self.sink(self.last)
 
     async def run(self) -> BuildFinished | None:
         watcher = asyncio.create_task(self._watch())
@@ -278,7 +261,7 @@ class Session:
                 trigger, self._pending = sorted(self._pending), set()
                 requested, self._requested = self._requested, False
                 if await self._contents_unchanged(trigger) and not requested:
-                    self._nothing_changed(trigger)
+                    await self.build_once(trigger, unchanged=True)
                     continue
                 await self.build_once(trigger + [REBUILD] if requested else trigger)
                 await self._run_program()

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-from .cargo import CargoProject
-from .events import Event, ProgramFinished
-from .programs import run_program
+from ...events import Event, ProgramFinished
+from ...programs import run_program
+from .project import CargoProject
 
 DOC_TESTS = ["cargo", "test", "--doc", "--release"]
 

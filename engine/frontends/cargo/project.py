@@ -19,22 +19,23 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
 import orjson
 
-from . import files
-from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
-from .cargo_artifacts import Artifact, refusal, unusable_files
-from .cargo_config import SEPARATOR, foreign_target, user_config
-from .errors import ConfigError
-from .events import Diagnostic, Event
-from .linkshim import SHIM, Capture, captured_output, read_capture
-from .programs import spawn, stop
+from ... import files
+from ...cache import place
+from ...errors import ConfigError
+from ...programs import spawn, stop
+from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, WatchRules
+from ...reporter import Reporter
+from ...settings import Settings, read_toml
+from .artifacts import Artifact, refusal, unusable_files
+from .config import SEPARATOR, foreign_target, user_config
+from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, read_capture
 from .rust_source import source_file
-from .settings import Settings, read_toml
-from .workspace import ModuleSource, Project, Unit
 
 _undefined_cache: dict[tuple, set[str]] = {}
 
@@ -90,6 +91,9 @@ def _forget(exe: Path) -> None:
 @dataclass(kw_only=True)
 class CargoProject(Project):
     """A Cargo workspace: cargo is its front end, its binaries the link units."""
+    # C and assembly too: build scripts compile them (the `cc` crate) into rlibs.
+    WATCH = WatchRules(frozenset({".rs", ".toml", ".lock", ".c", ".h", ".cc", ".cpp", ".hpp", ".S", ".s"}),
+                       (BUILD_DIR, "target"), frozenset({"Cargo.lock"}))
     # Unless the settings name a level, the backends run at the one rustc asks
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
@@ -98,7 +102,7 @@ class CargoProject(Project):
     # they replace in the user's profiles, said once per session.
     overrides: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
-    # What `thinwatch test` runs after the build (engine/cargo_test.py): every
+    # What `thinwatch test` runs after the build (harness.py): every
     # test harness cargo built, in its order, and the doc-tests if a library has some.
     harnesses: list[tuple[Artifact, Unit]] = field(default_factory=list)
     doctests: bool = False
@@ -124,8 +128,7 @@ class CargoProject(Project):
                                             settings.flag("keep_codegen_units", False))
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
                    llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
-                   cache_max_bytes=settings.integer("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
-                   cache_max_age=settings.number("cache_max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400)
+                   **settings.cache_limits("cache_"))
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
@@ -151,23 +154,22 @@ class CargoProject(Project):
         env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
         return env
 
-    async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
-                      on_library: Callable[[Path], None] | None = None,
+    async def prepare(self, report: Reporter, tests: bool, early: EarlyModules | None,
                       again: bool = False) -> list[Unit] | None:
         """Run cargo; the link units of this build, or None if cargo failed.
 
-        `on_library` hears of every rlib as soon as cargo has rebuilt it.
+        `early` is handed every rlib's modules as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         env = self.cargo_env()
         if target := foreign_target(self.root, env):
-            sink(Diagnostic(gen, "error", f"thinwatch builds for the host only, and {target} asks cargo for "
-                                          f"another target: build that target with cargo itself"))
+            report.diagnostic("error", f"thinwatch builds for the host only, and {target} asks cargo for "
+                                       f"another target: build that target with cargo itself")
             return None
         if self.replaced:
-            sink(Diagnostic(gen, "warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
-                            + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
-                              "keeps the profile's codegen-units)"))
+            report.diagnostic("warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
+                              + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
+                                "keeps the profile's codegen-units)")
             self.replaced = []
         proc = await spawn(
             *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=env,
@@ -182,25 +184,25 @@ class CargoProject(Project):
                     continue
                 if msg.get("reason") == "compiler-artifact":
                     artifacts.append(Artifact.of(msg))
-                    if artifacts[-1].executable is None and on_library is not None and not msg.get("fresh"):
+                    if artifacts[-1].executable is None and early is not None and not msg.get("fresh"):
                         for name in msg.get("filenames", []):
                             if name.endswith(".rlib"):
-                                on_library(Path(name))
+                                early(partial(early_modules, Path(name), self.build_dir / "early"))
                 elif msg.get("reason") == "compiler-message":
-                    self._diagnostic(msg["message"], sink, gen)
+                    self._diagnostic(msg["message"], report)
         try:
             _, stderr, _ = await asyncio.gather(messages(), proc.stderr.read(), proc.wait())
         except asyncio.CancelledError:
             await stop(proc)
             raise
         if proc.returncode != 0:
-            sink(Diagnostic(gen, "error", f"cargo failed: {cargo_error(stderr, proc.returncode)}"))
+            report.diagnostic("error", f"cargo failed: {cargo_error(stderr, proc.returncode)}")
             return None
         refused = [(art, why) for art in artifacts if (why := refusal(art, self.root))]
         for art, why in refused:
             for path in unusable_files(art):
                 _forget(path)
-            sink(Diagnostic(gen, "error", why))
+            report.diagnostic("error", why)
         if refused:
             return None
         executables = [art for art in artifacts if art.executable is not None]
@@ -211,10 +213,10 @@ class CargoProject(Project):
             # (deleted, or written by an older shim): make it link them again.
             for art in lost:
                 _forget(art.executable)
-            return await self.prepare(sink, gen, tests, on_library, again=True)
+            return await self.prepare(report, tests, early, again=True)
         if lost:
-            sink(Diagnostic(gen, "error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
-                            + " without thinwatch's linker shim (is another `-C linker` set?)"))
+            report.diagnostic("error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
+                              + " without thinwatch's linker shim (is another `-C linker` set?)")
             return None
         units = [self._unit(captures[art.unit]) for art in executables]
         self.harnesses = [(art, unit) for art, unit in zip(executables, units) if art.test]
@@ -245,14 +247,14 @@ class CargoProject(Project):
         if len(cpus) == 1:
             self.cpu = cpus.pop()
 
-    def _diagnostic(self, m: dict, sink, gen: int) -> None:
+    def _diagnostic(self, m: dict, report: Reporter) -> None:
         if m.get("level") not in ("error", "warning"):
             return
         span = next((s for s in m.get("spans", []) if s.get("is_primary")), None)
-        sink(Diagnostic(gen, m["level"], m.get("rendered") or m.get("message", ""),
-                        file=span["file_name"] if span else None,
-                        line=span["line_start"] if span else None,
-                        col=span["column_start"] if span else None))
+        report.diagnostic(m["level"], m.get("rendered") or m.get("message", ""),
+                          file=span["file_name"] if span else None,
+                          line=span["line_start"] if span else None,
+                          col=span["column_start"] if span else None)
 
     def _captures(self, executables: list[Artifact]) -> dict[str, Capture]:
         """The capture of each executable cargo reported, by unit name. The
@@ -332,6 +334,23 @@ class CargoProject(Project):
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
                     int(levels[-1]) if levels else None, self.linker or "cc",      # rustc's, not $CC
                     cpu=cpus[-1] if cpus else None)
+
+
+def early_modules(rlib: Path, directory: Path) -> list[ModuleSource]:
+    """The bitcode members of an rlib cargo just wrote, as files of their own
+    in `directory` (none if that fails: early work is only an optimisation)."""
+    try:
+        data = rlib.read_bytes()
+        directory.mkdir(parents=True, exist_ok=True)
+        out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
+               for mid, crate, path, instance in keep_members(directory, ar_members(data))]
+        names = {src.path.name for src in out}
+        for old in directory.iterdir():       # the crate's units of earlier builds
+            if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return []
+    return out
 
 
 def cargo_error(stderr: bytes, code: int) -> str:
