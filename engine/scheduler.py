@@ -40,19 +40,19 @@ async def _in_thread(fn, *args):
         return e
 
 
-def open_project(root: Path):
-    """The IR workspace or Cargo workspace at `root`."""
+def open_project(root: Path, selection=None):
+    """The IR workspace or Cargo workspace at `root` (with cargo's `selection`, engine/cargo_select.py)."""
     from . import cargo
     root = Path(root)
     if not (root / MANIFEST).exists() and (root / "Cargo.toml").exists():
-        return cargo.CargoProject.open(root)
+        return cargo.CargoProject.open(root, selection)
     return load(root)
 
 
 async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], generation: int,
                     trigger: list[str] | None = None, tests: bool = False,
                     on_build: Callable[["Build"], None] | None = None,
-                    memory: Memory | None = None) -> BuildFinished:
+                    memory: Memory | None = None, selection=None) -> BuildFinished:
     t0 = time.monotonic()
     phases: dict[str, float] = {}
     sink(BuildStarted(generation, trigger or [], str(root)))
@@ -68,7 +68,7 @@ async def run_build(root: Path, pool: TaskPool, sink: Callable[[Event], None], g
         return ev
 
     try:
-        project = open_project(root)
+        project = open_project(root, selection)
         open_build_dir(project.build_dir)
         # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
         emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))
