@@ -22,12 +22,14 @@ from typing import Callable
 import watchfiles
 
 from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus,
-                     REBUILD, Paused, Resumed)
+                     ProgramOutput, REBUILD, Paused, Resumed)
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
 from . import files, inspect
 from .build import Memory
+from .cargo_select import Selection
+from .cargo_test import run_tests
 from .clean import clean
 from .scheduler import run_build
 from .workspace import BUILD_DIR, MANIFEST, SUFFIXES, require_workspace
@@ -104,9 +106,17 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
 
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
-                 tests: bool = False, wait: bool = False):
+                 tests: bool = False, wait: bool = False, selection: Selection | None = None,
+                 run: list[str] | None = None, test_args: list[str] = ()):
+        """`tests`: build the test harnesses (`cargo test --no-run`) and, when
+        watching, run them with `test_args` after each good build; `run`: the
+        program watch mode runs after each good build, instead of the
+        manifest's; `selection`: cargo's selection flags (cargo_select.py)."""
         self.root = Path(root).resolve()
         self.tests = tests
+        self.selection = selection
+        self.run_argv = run
+        self.test_args = list(test_args)
         require_workspace(self.root)
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
@@ -132,6 +142,8 @@ class Session:
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
         self._requested = True
+        if self._program is not None:          # as a change does: the rebuild's program replaces it
+            self._program.cancel()
         self._wake.set()
 
     def pause(self) -> None:
@@ -199,20 +211,35 @@ class Session:
             self._wake.set()
 
     async def _run_program(self) -> None:
-        """Watch mode runs the manifest's `run` command after each good build;
-        a change while it runs stops it (like a build), so a long-running
-        program never holds up the next build."""
-        run = self.last_build.ws.run if self.last_build is not None else None
-        if not (run and self.last is not None and self.last.ok and self.last.generation == self.generation):
+        """Watch mode runs the program (`thinwatch run`'s, else the manifest's
+        `run` command), or the tests, after each good build; a change while
+        it runs stops it (like a build), so a long-running program never
+        holds up the next build."""
+        if not (self.last_build is not None and self.last is not None and self.last.ok
+                and self.last.generation == self.generation):
             return
-        self._program = asyncio.create_task(run_program(run, self.root, "run", self.generation))
+        run = self.run_argv or self.last_build.ws.run
+        if self.tests:
+            work, what = run_tests(self.last_build.ws, self.sink, self.generation, self.test_args), "the tests"
+        elif run:
+            work, what = self._run(run), " ".join(run)
+        else:
+            return
+        self._program = asyncio.create_task(work)
         try:
-            self.sink(await self._program)
+            await self._program
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise
         except Exception as e:       # never lets the program take the watch loop down
-            self.sink(Diagnostic(self.generation, "error", f"running {' '.join(run)}: {e!r}"))
+            self.sink(Diagnostic(self.generation, "error", f"running {what}: {e!r}"))
+
+    async def _run(self, run: list[str]) -> None:
+        """Run the program until it ends or the next change, its output
+        shown line by line as it comes."""
+        gen, label = self.generation, " ".join(run)
+        self.sink(await run_program(run, self.root, "run", gen, timeout=None,
+                                    on_line=lambda line: self.sink(ProgramOutput(gen, "run", label, line))))
 
     async def build_once(self, trigger: list[str]) -> None:
         self.generation += 1
@@ -222,7 +249,7 @@ class Session:
         self._racy = False
         self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
                                                  tests=self.tests, on_build=building.append,
-                                                 memory=self.memory))
+                                                 memory=self.memory, selection=self.selection))
         try:
             self.last = await self._build
             self.last_build = building[0] if building else None
@@ -279,8 +306,8 @@ class Session:
                 requested, self._requested = self._requested, False
                 if await self._contents_unchanged(trigger) and not requested:
                     self._nothing_changed(trigger)
-                    continue
-                await self.build_once(trigger + [REBUILD] if requested else trigger)
+                else:
+                    await self.build_once(trigger + [REBUILD] if requested else trigger)
                 await self._run_program()
         finally:
             self._stop.set()                 # lets watchfiles' thread return promptly
