@@ -232,9 +232,10 @@ def clean(root: Path, wait: bool) -> int:
 
 
 def _run(args, root: Path, terminal: TerminalUI | None) -> int:
-    # `run` and `test --watch` are headless for now: the terminal UI is opened without their options.
+    # `run`, `test --watch` and cargo's flags are headless for now: the
+    # terminal UI opens a plain watch, and would drop them.
     headless = (terminal is None or args.no_tui or args.json or args.once or args.command != "watch"
-                or not sys.stdout.isatty())
+                or not args.selection.default or not sys.stdout.isatty())
     if not headless:
         return terminal(root, args.jobs, args.on_change)
     return asyncio.run(_headless(args, root))
