@@ -127,7 +127,8 @@ class CargoProject(Project):
         overrides, replaced = lto_overrides(manifest.table("profile").values,
                                             settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
-                   llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced, selection=selection,
+                   llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
+                   selection=selection,
                    cache_max_bytes=settings.integer("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
                    cache_max_age=settings.number("cache_max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400)
 

@@ -213,8 +213,8 @@ def _cargo_only(args, root: Path) -> None:
         return
     require_workspace(root)
     if (root / MANIFEST).is_file():
-        raise ConfigError(f"{root} is an LLVM IR workspace ({MANIFEST}), not a Cargo workspace: only a Cargo workspace takes "
-                          f"{wanted[0]} (an IR workspace's watch runs its `run` setting)")
+        raise ConfigError(f"{root} is an LLVM IR workspace ({MANIFEST}), not a Cargo workspace: only a Cargo "
+                          f"workspace takes {wanted[0]} (an IR workspace's watch runs its `run` setting)")
     if args.command == "run":
         exe, args.selection = program(root, args.selection)
         args.run = [str(exe), *args.rest]
