@@ -13,7 +13,7 @@ of it ran and passed.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Sequence
 
 from .cargo import CargoProject
 from .events import Event, ProgramFinished
@@ -23,7 +23,7 @@ DOC_TESTS = ["cargo", "test", "--doc"]
 
 
 async def run_tests(project: CargoProject, sink: Callable[[Event], None], gen: int,
-                    args: list[str] = ()) -> bool:
+                    args: Sequence[str] = ()) -> bool:
     """Run the last build's test harnesses and doc-tests, each given `args`
     (test-name filters, harness flags: what follows `--` for `cargo test`);
     True if all passed."""

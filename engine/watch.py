@@ -17,7 +17,7 @@ import fnmatch
 import os
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import watchfiles
 
@@ -107,7 +107,7 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
                  tests: bool = False, wait: bool = False, selection: Selection | None = None,
-                 run: list[str] | None = None, test_args: list[str] = ()):
+                 run: list[str] | None = None, test_args: Sequence[str] = ()):
         """`tests`: build the test harnesses (`cargo test --no-run`) and, when
         watching, run them with `test_args` after each good build; `run`: the
         program watch mode runs after each good build, instead of the
