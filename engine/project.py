@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterable, Sequence
 
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
+from .errors import ConfigError
+from .events import Event
 
 if TYPE_CHECKING:
     from .reporter import Reporter
@@ -92,8 +94,9 @@ class Project:
     cache_max_age: float = DEFAULT_MAX_AGE
 
     @classmethod
-    def open(cls, root: Path) -> "Project":
-        """Read the workspace at `root`; a ConfigError says what is wrong with it."""
+    def open(cls, root: Path, options=None) -> "Project":
+        """Read the workspace at `root`, with the front end's command-line
+        `options` (Cargo: its selection flags); a ConfigError says what is wrong."""
         raise NotImplementedError
 
     @property
@@ -104,6 +107,11 @@ class Project:
         """This build's link units, or None if the front end failed (it has
         reported why). `tests`: build the test harnesses too."""
         raise NotImplementedError
+
+    async def run_tests(self, sink: Callable[[Event], None], generation: int, args: Sequence[str] = ()) -> bool:
+        """Run the test programs the last build (with `tests`) made, each with
+        `args`, their results down the sink; True if all passed."""
+        raise ConfigError(f"{self.root} has no test harnesses: `thinwatch test` runs a Cargo workspace's tests")
 
     def follow_profile(self, units: list[Unit]) -> None:
         """Take the backend opt level and CPU from the units' link lines,

@@ -43,9 +43,10 @@ async def _in_thread(fn, *args):
 
 async def run_build(root: Path, executor: Executor, report: Reporter, trigger: list[str] | None = None,
                     tests: bool = False, on_build: Callable[[Build], None] | None = None,
-                    memory: Memory | None = None, unchanged: Build | None = None) -> BuildFinished:
-    """Build the workspace at `root`. `unchanged` is the last build, when
-    every input is known to be as it left them: nothing is read or run."""
+                    memory: Memory | None = None, unchanged: Build | None = None, options=None) -> BuildFinished:
+    """Build the workspace at `root`, with the front end's `options`.
+    `unchanged` is the last build, when every input is known to be as it
+    left them: nothing is read or run."""
     report.started(trigger or [], str(root))
     if unchanged is not None:
         for em in sorted((em for em, _, _ in unchanged.inputs.values()), key=lambda em: em.source.id):
@@ -53,7 +54,7 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         report.phases.clear()
         return report.finished(True, outputs=unchanged.outputs)
     try:
-        project = open_project(root)
+        project = open_project(root, options)
         open_build_dir(project.build_dir)
         # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
         emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))

@@ -16,14 +16,14 @@ import asyncio
 import fnmatch
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import watchfiles
 
 from . import files, inspect
 from .build import Memory
 from .clean import clean
-from .events import REBUILD, BuildFinished, Event, Paused, Resumed
+from .events import REBUILD, BuildFinished, Event, Paused, ProgramOutput, Resumed
 from .frontends import kind
 from .lock import WorkspaceLock
 from .pool import TaskPool
@@ -100,9 +100,18 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
 
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
-                 tests: bool = False, wait: bool = False):
+                 tests: bool = False, wait: bool = False, options=None,
+                 run: list[str] | None = None, test_args: Sequence[str] = ()):
+        """`tests`: build the test harnesses (`cargo test --no-run`) and, when
+        watching, run them with `test_args` after each good build; `run`: the
+        program watch mode runs after each good build, instead of the
+        manifest's; `options`: the front end's (Cargo: its selection flags,
+        frontends/cargo/select.py)."""
         self.root = Path(root).resolve()
         self.tests = tests
+        self.options = options
+        self.run_argv = run
+        self.test_args = list(test_args)
         front_end = kind(self.root)
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
@@ -128,6 +137,8 @@ class Session:
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
         self._requested = True
+        if self._program is not None:          # as a change does: the rebuild's program replaces it
+            self._program.cancel()
         self._wake.set()
 
     def pause(self) -> None:
@@ -179,6 +190,11 @@ class Session:
     async def imported_body(self, module: str, function: str) -> str:
         return await inspect.imported_body(self.last_build, module, function)
 
+    async def test(self) -> bool:
+        """Run the last good build's test programs (`tests` builds them) with
+        the session's test arguments; True if all passed."""
+        return await self.last_build.ws.run_tests(self.sink, self.generation, self.test_args)
+
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:
         async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
@@ -195,20 +211,35 @@ class Session:
             self._wake.set()
 
     async def _run_program(self) -> None:
-        """Watch mode runs the manifest's `run` command after each good build;
-        a change while it runs stops it (like a build), so a long-running
-        program never holds up the next build."""
-        run = self.last_build.ws.run if self.last_build is not None else None
-        if not (run and self.last is not None and self.last.ok and self.last.generation == self.generation):
+        """Watch mode runs the program (`thinwatch run`'s, else the manifest's
+        `run` command), or the tests, after each good build; a change while
+        it runs stops it (like a build), so a long-running program never
+        holds up the next build."""
+        if not (self.last_build is not None and self.last is not None and self.last.ok
+                and self.last.generation == self.generation):
             return
-        self._program = asyncio.create_task(run_program(run, self.root, "run", self.generation))
+        run = self.run_argv or self.last_build.ws.run
+        if self.tests:
+            work, what = self.test(), "the tests"
+        elif run:
+            work, what = self._run(run), " ".join(run)
+        else:
+            return
+        self._program = asyncio.create_task(work)
         try:
-            self.sink(await self._program)
+            await self._program
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise
         except Exception as e:       # never lets the program take the watch loop down
-            Reporter(self.sink, self.generation).diagnostic("error", f"running {' '.join(run)}: {e!r}")
+            Reporter(self.sink, self.generation).diagnostic("error", f"running {what}: {e!r}")
+
+    async def _run(self, run: list[str]) -> None:
+        """Run the program until it ends or the next change, its output
+        shown line by line as it comes."""
+        gen, label = self.generation, " ".join(run)
+        self.sink(await run_program(run, self.root, "run", gen, timeout=None,
+                                    on_line=lambda line: self.sink(ProgramOutput(gen, "run", label, line))))
 
     async def build_once(self, trigger: list[str], unchanged: bool = False) -> None:
         """Build once; `unchanged`: every input is as the last build left it."""
@@ -218,7 +249,8 @@ class Session:
         self._racy = False
         self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
                                                  tests=self.tests, on_build=building.append, memory=self.memory,
-                                                 unchanged=self.last_build if unchanged else None))
+                                                 unchanged=self.last_build if unchanged else None,
+                                                 options=self.options))
         try:
             self.last = await self._build
             if not unchanged:
@@ -262,8 +294,8 @@ class Session:
                 requested, self._requested = self._requested, False
                 if await self._contents_unchanged(trigger) and not requested:
                     await self.build_once(trigger, unchanged=True)
-                    continue
-                await self.build_once(trigger + [REBUILD] if requested else trigger)
+                else:
+                    await self.build_once(trigger + [REBUILD] if requested else trigger)
                 await self._run_program()
         finally:
             self._stop.set()                 # lets watchfiles' thread return promptly

@@ -29,7 +29,8 @@ def kind(root: Path) -> type[Project]:
     return CargoProject if not (root / MANIFEST).exists() else Workspace
 
 
-def open_project(root: Path) -> Project:
-    """The workspace at `root`, read by its front end."""
+def open_project(root: Path, options=None) -> Project:
+    """The workspace at `root`, read by its front end, with its command-line
+    `options` (Cargo: `cargo.select.Selection`)."""
     root = Path(root)
-    return kind(root).open(root)
+    return kind(root).open(root, options)

@@ -53,7 +53,7 @@ class Workspace(Project):
         return self.build_dir / "out" / self.output
 
     @classmethod
-    def open(cls, root: Path) -> "Workspace":
+    def open(cls, root: Path, options=None) -> "Workspace":
         return load(root)
 
     async def prepare(self, report, tests: bool, early) -> list[Unit]:

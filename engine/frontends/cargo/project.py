@@ -21,20 +21,23 @@ import subprocess
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Sequence
 
 import orjson
 
 from ... import files
 from ...cache import place
 from ...errors import ConfigError
+from ...events import Event
 from ...programs import spawn, stop
 from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, WatchRules
 from ...reporter import Reporter
 from ...settings import Settings, read_toml
 from .artifacts import Artifact, refusal, unusable_files
 from .config import SEPARATOR, foreign_target, user_config
+from .harness import run_tests
 from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, read_capture
+from .select import Selection
 from .rust_source import source_file
 
 _undefined_cache: dict[tuple, set[str]] = {}
@@ -109,14 +112,17 @@ class CargoProject(Project):
     # The root file of each of the workspace's own crates, by crate name: where
     # a module's source is looked for (a library's wins over a binary's of its name).
     crate_roots: dict[str, Path] = field(default_factory=dict)
+    # The packages, targets, features and profile the command line selected.
+    selection: Selection = field(default_factory=Selection)
 
     @classmethod
-    def open(cls, root: Path) -> "CargoProject":
+    def open(cls, root: Path, selection: Selection | None = None) -> "CargoProject":
         for tool in ("cargo", "rustc"):
             if shutil.which(tool) is None:
                 raise ConfigError(f"{root} is a Cargo workspace but `{tool}` is not on PATH: "
                                   f"install Rust with rustup (https://rustup.rs) or `apt-get install cargo`")
         root = Path(root).resolve()
+        selection = selection or Selection()
         path = root / "Cargo.toml"
         manifest = Settings(path, read_toml(path))
         # Settings live where cargo lets tools keep theirs:
@@ -125,10 +131,10 @@ class CargoProject(Project):
         settings = top.table("metadata").table("thinwatch")
         opt = settings.integer("opt_level", None, 0, 3)
         overrides, replaced = lto_overrides(manifest.table("profile").values,
-                                            settings.flag("keep_codegen_units", False))
+                                            settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
                    llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
-                   **settings.cache_limits("cache_"))
+                   selection=selection, **settings.cache_limits("cache_"))
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
@@ -172,7 +178,7 @@ class CargoProject(Project):
                                 "keeps the profile's codegen-units)")
             self.replaced = []
         proc = await spawn(
-            *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=env,
+            *cmd, *self.selection.cargo_args(), *self.overrides, "--message-format=json", cwd=self.root, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         artifacts = []
 
@@ -220,11 +226,19 @@ class CargoProject(Project):
             return None
         units = [self._unit(captures[art.unit]) for art in executables]
         self.harnesses = [(art, unit) for art, unit in zip(executables, units) if art.test]
-        self.doctests = any(art.doctest and art.ours(self.root) for art in artifacts)
+        # As `cargo test` with this selection would run them: not for chosen
+        # binaries or examples, and only the selected packages' (others are dependencies).
+        sel = self.selection
+        self.doctests = not sel.targets and any(art.doctest and art.ours(self.root) and
+                                                (not sel.packages or art.package in sel.packages)
+                                                for art in artifacts)
         ours = sorted((art for art in artifacts if art.ours(self.root)), key=lambda art: art.kind == "lib")
         self.crate_roots = {art.crate: art.source for art in ours}
         self.follow_profile(units)
         return units
+
+    async def run_tests(self, sink: Callable[[Event], None], generation: int, args: Sequence[str] = ()) -> bool:
+        return await run_tests(self, sink, generation, args)
 
     def source_of(self, module: str, symbols: Iterable[str]) -> Path:
         crate = module.split("::", 1)[0]
@@ -365,12 +379,15 @@ def cargo_error(stderr: bytes, code: int) -> str:
 # rustc's codegen units when incremental compilation is on and no count is
 # given: what an explicit count must restore, as cargo cannot unset one.
 INCREMENTAL_CODEGEN_UNITS = 256
+BUILT_IN_PROFILES = ("dev", "release", "test", "bench")
 
 
-def lto_overrides(profiles: dict, keep_codegen_units: bool) -> tuple[list[str], list[str]]:
+def lto_overrides(profiles: dict, keep_codegen_units: bool,
+                  selected: str = "release") -> tuple[list[str], list[str]]:
     """cargo `--config` arguments that keep rustc from doing LTO itself, for
-    the profiles `cargo build --release` and `cargo test --release` use, and
-    the settings of the manifest's profiles they replace, for people.
+    the profiles `cargo build --release` and `cargo test --release` use (or
+    the `--profile` selected), and the settings of the manifest's profiles
+    they replace, for people.
 
     With `lto` set, rustc does fat or thin LTO itself even under
     `-C linker-plugin-lto`, and thinwatch would get one module per crate;
@@ -379,7 +396,10 @@ def lto_overrides(profiles: dict, keep_codegen_units: bool) -> tuple[list[str], 
     profile-wide setting), unless the settings keep the codegen units.
     """
     overrides, replaced = [], []
-    for name in ("release", "bench"):
+    # A custom profile only if the manifest defines it: a `--config` table
+    # alone would make cargo complain of a missing `inherits`, not of the name.
+    chosen = (selected,) if selected in BUILT_IN_PROFILES or selected in profiles else ()
+    for name in dict.fromkeys(("release", "bench", *chosen)):
         profile = profiles.get(name, {}) if isinstance(profiles.get(name), dict) else {}
         overrides += ["--config", f"profile.{name}.lto=false"]
         if profile.get("lto") not in (None, False, "off"):
