@@ -82,6 +82,7 @@ class Model:
         self.rows: dict[str, ModuleRow] = {}
         self.tasks: list[Task] = []                 # this (or the last) build's tasks
         self.last: BuildFinished | None = None      # last build that ran to its end
+        self.last_ok: int | None = None             # generation of the last good one
         self.backend_llvm = ""                      # logged once, and again when it changes
         self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
@@ -100,9 +101,18 @@ class Model:
         return "watching"
 
     def counts(self) -> dict[str, int]:
+        """Modules per state in the build the counts line is about. While one
+        runs: its modules in progress and those it has finished (a row still
+        in an earlier build's final state is not counted as this one's).
+        Then: the last finished build's counts, as the engine made them; the
+        rows may still hold older states (a build that failed in cargo
+        touches none)."""
+        if not self.building and self.last is not None:
+            return {ModuleStatus(s): n for s, n in self.last.counts.items() if n}
         out: dict[str, int] = {}
         for row in self.rows.values():
-            out[row.state] = out.get(row.state, 0) + 1
+            if not row.state.final or (row.history and row.history[-1][0] == self.generation):
+                out[row.state] = out.get(row.state, 0) + 1
         return out
 
     def saved_seconds(self) -> float:
@@ -192,6 +202,8 @@ class Model:
             self._log("superseded", f"build {ev.generation} superseded after {ev.seconds:.2f}s")
             return
         self.last = ev
+        if ev.ok:
+            self.last_ok = ev.generation
         if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
             self.backend_llvm = ev.backend_llvm
             self._log("link", f"backends compiled by {ev.backend_llvm}")

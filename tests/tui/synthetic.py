@@ -79,3 +79,21 @@ def two_builds() -> list:
                LinkFinished(2, f"{WS}/.thinwatch/out/sample", False, 0.029),
                BuildFinished(2, True, {"rebuilt": 1, "reimported": 2, "reused": 6}, 0.233,
                              {"emit": 0.05, "backend": 0.15}, 3, f"{WS}/.thinwatch/out/sample")])
+
+
+def failed_emission(gen: int = 3) -> list:
+    """A build in which core::geom fails to emit; every other module is reused."""
+    msg = "expected instruction opcode"
+    return ([BuildStarted(gen, ["core/geom.ll"], WS)]
+            + [ModuleState(gen, m, crate(m), ModuleStatus.PENDING) for m in MODULES]
+            + [Diagnostic(gen, "error", msg, module="core::geom", file="core/geom.ll", line=9, col=3),
+               ModuleState(gen, "core::geom", "core", ModuleStatus.FAILED, why=[msg])]
+            + [final(gen, m, "reused", []) for m in MODULES if m != "core::geom"]
+            + [BuildFinished(gen, False, {"failed": 1, "reused": len(MODULES) - 1}, 0.120, {}, 0, None)])
+
+
+def failed_before_modules(gen: int = 3) -> list:
+    """A build that fails before any module is touched (as when cargo fails)."""
+    return [BuildStarted(gen, ["core/geom.ll"], WS),
+            Diagnostic(gen, "error", "could not compile `core`", file="core/geom.ll", line=9),
+            BuildFinished(gen, False, {}, 0.050, {}, 0, None)]

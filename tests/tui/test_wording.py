@@ -25,5 +25,5 @@ async def _single_module():
         app.flush()
         await pilot.pause()
         status = app.query_one(StatusBar).render().plain
-        assert "(1 backend job)" in status and " 1 module " in status
+        assert "· 1 backend job ·" in status and " 1 module " in status
         assert "1 task on 1 worker" in render_lanes(app.model.tasks, 60, {}).plain
