@@ -40,20 +40,22 @@ MAIN_ONLY = {"search", "clear_search", "changed_only", "sort", "clean"}   # act 
 class ThinwatchApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "thinwatch"
+    # In the order the footer shows them, the ones a newcomer needs first:
+    # at 80 columns the footer cuts the rest.
     BINDINGS = [
+        Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         # As in every watcher (and as the README says): Textual's default only
         # shows a toast on Ctrl-C.
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("r", "rebuild", "rebuild"),
-        Binding("p", "pause", "pause/resume"),
+        Binding("p", "pause", "pause"),
         Binding("slash", "search", "search", key_display="/"),
         Binding("f", "changed_only", "changed only"),
         Binding("s", "sort", "sort"),
         Binding("e", "edit", "edit"),
-        Binding("c", "clean", "clean cache"),
+        Binding("c", "clean", "clean"),
         Binding("escape", "clear_search", "clear search", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
     ]
     model_version = var(0)       # the model's version, once the views show it (screens watch it)
 
@@ -79,7 +81,7 @@ class ThinwatchApp(App[int]):
             yield LogPanel(id="log")
             yield Timeline(self.model, id="timeline")
         yield Input(placeholder="search modules (enter: keep, esc: clear)", id="search")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # ctrl+p still opens it
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The table's keys do nothing (and leave the footer) over another screen."""

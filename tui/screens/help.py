@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from rich.table import Table
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -35,15 +37,27 @@ MEANING = {
 }
 # The live states share a symbol: one line for them.
 STATES = (*((s.symbol, s, MEANING[s]) for s in FINAL_STATES),
-          (LIVE_STATES[0].symbol, " / ".join(LIVE_STATES), "in progress"))
+          (LIVE_STATES[0].symbol, "in progress", " / ".join(LIVE_STATES)))
+
+
+def grid(rows) -> Table:
+    """Two columns, so a long line wraps under its own text, not under the key."""
+    table = Table.grid(padding=(0, 2))
+    table.add_column(no_wrap=True)
+    table.add_column()
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 class HelpScreen(ModalScreen):
     BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close")]
 
     def compose(self) -> ComposeResult:
-        keys = "\n".join(f"  [b]{k:<9}[/b] {what}" for k, what in KEYS)
-        states = "\n".join(f"  {sym} [b]{name}[/b]: {what}" for sym, name, what in STATES)
-        with Vertical(id="help"):
-            yield Static("[b]thinwatch keys[/b]\n\n" + keys + "\n\n[b]module states[/b]\n\n" + states
-                         + "\n\n[dim]esc or ? to close[/dim]")
+        # Scrolls: at 80x24 the keys and states are taller than the screen.
+        with VerticalScroll(id="help"):
+            yield Static("[b]thinwatch keys[/b]")
+            yield Static(grid((Text(k, style="bold"), what) for k, what in KEYS))
+            yield Static("[b]module states[/b]")
+            yield Static(grid((Text(f"{sym} {name}", style="bold"), what) for sym, name, what in STATES))
+            yield Static("[dim]esc or ? to close[/dim]")
