@@ -16,8 +16,9 @@ from engine.session_api import plural
 
 
 class CodeScreen(Screen):
-    # priority: the TextArea would otherwise take escape for itself
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "back", priority=True)]
+    # priority: the TextArea would otherwise take escape for itself. `q`
+    # is left to the app: it quits, as on every screen.
+    BINDINGS = [Binding("escape", "app.pop_screen", "back", priority=True)]
 
     def __init__(self, title: str, produce: Callable[[], Awaitable[str]]):
         super().__init__()

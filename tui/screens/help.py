@@ -51,7 +51,9 @@ def grid(rows) -> Table:
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "close")]
+    # A modal screen keeps the app's keys from reaching the app: `q` quits
+    # here too, as on every screen.
+    BINDINGS = [Binding("escape,question_mark", "app.pop_screen", "close"), Binding("q", "app.quit", "quit")]
 
     def compose(self) -> ComposeResult:
         # Scrolls: at 80x24 the keys and states are taller than the screen.
@@ -60,4 +62,4 @@ class HelpScreen(ModalScreen):
             yield Static(grid((Text(k, style="bold"), what) for k, what in KEYS))
             yield Static("[b]module states[/b]")
             yield Static(grid((Text(f"{sym} {name}", style="bold"), what) for sym, name, what in STATES))
-            yield Static("[dim]esc or ? to close[/dim]")
+            yield Static("[dim]esc or ? to close, q to quit[/dim]")

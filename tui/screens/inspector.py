@@ -49,6 +49,9 @@ class InspectorScreen(Screen):
         table.add_columns("function", "from module", "hash")
         # The app bumps `model_version` after folding each batch of events.
         self.watch(self.app, "model_version", lambda _: self.show())
+        # The import list, not the scrolling page around it: arrows move
+        # its cursor and `b` shows the import under it, without a Tab first.
+        (table if table.display else self.query_one("#inspector")).focus()
 
     def action_optimized_ir(self) -> None:
         self.post_message(ShowOptimizedIR(self.module))
