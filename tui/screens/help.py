@@ -13,18 +13,20 @@ from textual.widgets import Static
 from engine.events import FINAL_STATES, LIVE_STATES, ModuleStatus
 
 KEYS = (
-    ("q", "quit (stops the engine and its workers)"),
+    ("q", "quit, from any screen (stops the engine and its workers)"),
     ("r", "rebuild now"),
     ("p", "pause / resume watching (edits while paused build on resume)"),
     ("/", "search modules by name (enter keeps the filter, esc clears it)"),
     ("enter", "inspect the module under the cursor; in the inspector, show an import's body"),
     ("o", "in the inspector: the module's optimised IR (its backend re-run)"),
     ("b", "in the inspector: the imported body under the cursor"),
-    ("esc", "back / clear the search"),
+    ("esc", "back, from any screen; on the main screen, clear the search"),
     ("f", "toggle changed-only (hide reused modules)"),
     ("s", "cycle the sort within each crate: name, state, backend time, size"),
     ("e", "open the module's source in $EDITOR"),
-    ("c", "clean the cache (asks first), then rebuild"),
+    # Said as what it does: `thinwatch clean` deletes more than the cache.
+    ("c", "delete the cache and the build state, as `thinwatch clean` does (asks first; "
+          "executables stay), then rebuild everything"),
     ("↑ ↓ j k", "move"),
     ("?", "this help"),
 )
