@@ -31,9 +31,11 @@ WHY = {ModuleStatus.REUSED: "backend key unchanged: the cached object was used",
 class Task:
     module: str
     phase: str
-    worker: int
+    lane: int             # the worker's place in order of first appearance (0, 1, …)
+    worker: str           # its name on screen: "1", "2", … or a host
     start: float
     seconds: float
+    early: bool = False   # a backend job started while cargo still ran
 
 
 @dataclass
@@ -81,6 +83,10 @@ class Model:
         self.paused = False
         self.rows: dict[str, ModuleRow] = {}
         self.tasks: list[Task] = []                 # this (or the last) build's tasks
+        # A worker's PID means nothing to a reader and changes when the pool
+        # restarts: workers are numbered as they first appear (a host, when
+        # the event names one, is its own name).
+        self.workers: dict[int | str, tuple[int, str]] = {}     # PID or host -> (lane, name)
         self.last: BuildFinished | None = None      # last build that ran to its end
         self.last_ok: int | None = None             # generation of the last good one
         self.backend_llvm = ""                      # logged once, and again when it changes
@@ -146,7 +152,8 @@ class Model:
             self._module(ev, dirty)
         elif isinstance(ev, TaskFinished):
             row = self.rows.get(ev.module)
-            self.tasks.append(Task(ev.module, ev.phase, ev.worker, ev.start, ev.seconds))
+            lane, name = self._worker(ev.worker)
+            self.tasks.append(Task(ev.module, ev.phase, lane, name, ev.start, ev.seconds, ev.early))
             if row is not None:
                 if ev.phase == "emit":
                     row.emit_s = ev.seconds
@@ -165,6 +172,12 @@ class Model:
                 self._log("program", "  " + line)
         elif isinstance(ev, BuildFinished):
             self._finish(ev)
+
+    def _worker(self, worker: int | str) -> tuple[int, str]:
+        if worker not in self.workers:
+            n = len(self.workers)
+            self.workers[worker] = (n, worker if isinstance(worker, str) else str(n + 1))
+        return self.workers[worker]
 
     def _start(self, ev: Event, dirty: set[str]) -> None:
         self.generation = ev.generation
