@@ -30,6 +30,7 @@ from .screens.help import HelpScreen
 from .screens.inspector import InspectorScreen
 from .widgets.log_panel import LogPanel
 from .widgets.module_table import SORTS, ModuleTable
+from .widgets.output_panel import OutputPanel
 from .widgets.status import StatusBar
 from .widgets.timeline import Timeline
 
@@ -79,6 +80,7 @@ class ThinwatchApp(App[int]):
         yield ModuleTable(id="modules")
         with Horizontal(id="bottom"):
             yield LogPanel(id="log")
+            yield OutputPanel(id="output")
             yield Timeline(self.model, id="timeline")
         yield Input(placeholder="search modules (enter: keep, esc: clear)", id="search")
         yield Footer(compact=True, show_command_palette=False)   # ctrl+p still opens it
@@ -95,6 +97,7 @@ class ThinwatchApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one("#search").display = False
+        self.query_one("#output").display = False      # until a program has run
         self.query_one("#log").border_title = "log"
         self.query_one("#timeline").border_title = "timeline (per worker)"
         self.table.focus()
@@ -139,6 +142,7 @@ class ThinwatchApp(App[int]):
         with self.batch_update():
             self.table.sync(self.model, dirty)
             self.query_one(LogPanel).sync(self.model)
+            self.query_one(OutputPanel).sync(self.model)
             self.query_one(StatusBar).refresh()
             self.query_one(Timeline).refresh()
         self.table.border_title = self.table_title()

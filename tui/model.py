@@ -71,7 +71,7 @@ class ModuleRow:
 
 @dataclass
 class LogLine:
-    style: str          # "build" | "ok" | "error" | "warning" | "link" | "superseded"
+    style: str          # "build" | "ok" | "error" | "warning" | "link" | "superseded" | "program"
     text: str
 
 
@@ -93,6 +93,12 @@ class Model:
         self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.log_total = 0                          # lines ever logged (for incremental panels)
+        # The output of the programs a build ran (its tests, the `run`
+        # command), kept apart from the log: a chatty program pushed the
+        # build and link lines out of view. Only the latest build's.
+        self.output: deque[LogLine] = deque(maxlen=LOG_LINES)
+        self.output_generation = 0
+        self.output_version = 0                     # bumped whenever `output` changes
         self.version = 0                            # bumped on every applied batch
 
     # -- derived -------------------------------------------------------------
@@ -166,10 +172,7 @@ class Model:
             self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
                       "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
         elif isinstance(ev, ProgramFinished):
-            style = "build" if ev.passed else "error"
-            self._log(style, f"{ev.kind} {ev.program}: exit {ev.exit_code}")
-            for line in ev.output.splitlines()[-LOG_LINES // 2:]:
-                self._log("program", "  " + line)
+            self._program(ev)
         elif isinstance(ev, BuildFinished):
             self._finish(ev)
 
@@ -207,6 +210,18 @@ class Model:
             row.history.append((ev.generation, ev.state))
             row.last_final = ev.state
         dirty.add(ev.module)
+
+    def _program(self, ev: ProgramFinished) -> None:
+        lines = ev.output.splitlines()
+        said = f"{ev.kind} {ev.program}: exit {ev.exit_code}"
+        style = "build" if ev.passed else "error"
+        self._log(style, said + (f" ({plural(len(lines), 'line')} of output)" if lines else ""))
+        if ev.generation != self.output_generation:
+            self.output.clear()
+            self.output_generation = ev.generation
+        self.output.append(LogLine(style, said))
+        self.output.extend(LogLine("program", line) for line in lines)
+        self.output_version += 1
 
     def _finish(self, ev: BuildFinished) -> None:
         self.building = False

@@ -5,7 +5,7 @@ and model tests. Pids and times are made up and constant."""
 from __future__ import annotations
 
 from engine.events import (BuildFinished, BuildStarted, Diagnostic, LinkFinished, ModuleState,
-                           ModuleStatus, TaskFinished)
+                           ModuleStatus, ProgramFinished, TaskFinished)
 
 WS = "/ws/sample"
 MODULES = ["app::main", "app::pipeline", "app::shapes", "core::counter", "core::geom", "core::math",
@@ -97,3 +97,8 @@ def failed_before_modules(gen: int = 3) -> list:
     return [BuildStarted(gen, ["core/geom.ll"], WS),
             Diagnostic(gen, "error", "could not compile `core`", file="core/geom.ll", line=9),
             BuildFinished(gen, False, {}, 0.050, {}, 0, None)]
+
+
+def chatty_run(gen: int = 2, lines: int = 5000) -> ProgramFinished:
+    """The manifest's `run` command printing `lines` lines after build `gen`."""
+    return ProgramFinished(gen, "run", "sample", 0, "".join(f"step {i}: ok\n" for i in range(lines)))
