@@ -99,7 +99,7 @@ class ThinwatchApp(App[int]):
         self.query_one("#search").display = False
         self.query_one("#output").display = False      # until a program has run
         self.query_one("#log").border_title = "log"
-        self.query_one("#timeline").border_title = "timeline"       # a row per worker: the rows say so
+        self.query_one("#timeline").border_title = "timeline"     # short: a longer title is cut at 80 columns
         self.table.focus()
         self.set_interval(FLUSH, self.flush)
         if self.start_engine:
