@@ -28,7 +28,7 @@ class CodeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"[b]{self.heading}[/b]  (loading…)", id="code-title")
         yield TextArea("", read_only=True, show_line_numbers=True, id="code")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # as on the main screen: room at 80 columns
 
     def on_mount(self) -> None:
         self.load()

@@ -42,7 +42,7 @@ class InspectorScreen(Screen):
             yield Static(id="ins-exports")
             yield Static(id="ins-symbols")
             yield Static(id="ins-history")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # as on the main screen: room at 80 columns
 
     def on_mount(self) -> None:
         table = self.query_one("#ins-imports", DataTable)
