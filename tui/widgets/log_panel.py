@@ -20,8 +20,11 @@ class LogPanel(ModelLog):
         self.seen = 0
 
     def source(self, model: Model):
-        self.seen = model.log_total
         return model.log
+
+    def rewrite(self) -> None:
+        super().rewrite()
+        self.seen = self.model.log_total        # every line is shown now
 
     def sync(self, model: Model) -> None:
         self.model = model
