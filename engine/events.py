@@ -90,7 +90,7 @@ class TaskFinished(Event):
     worker: int
     start: float
     seconds: float
-    early: bool = False   # started while cargo ran, on a guess (engine/early.py)
+    early: bool = False   # a backend job started while cargo still ran (engine/early.py)
 
 
 @dataclass
