@@ -368,6 +368,9 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
         assert {m for m, s in states.items() if s == "rebuilt"} <= {m for m in states if m.startswith("geometry::")}
         assert done["backend_jobs"] == len(changed)        # each job ran once, and is reported as work
         assert [e["early"] for e in of_build(done, "link-finished")] == [True]     # this one was right
+        # Early jobs are in the task stream (the TUI's timeline), marked as such.
+        early_tasks = [e for e in of_build(done, "task-finished") if e["phase"] == "backend" and e["early"]]
+        assert len(early_tasks) == done["early_jobs"]
     finally:
         w.stop()
     exe = rust_ws / ".thinwatch" / "out" / "app"
