@@ -1,6 +1,6 @@
 """The three builders of a Cargo workspace, each in its own copy of it.
 
-- `ThinwatchWatch`: `python3 -m engine.cli watch --json -j N WS` kept running;
+- `ThinwatchWatch`: `python3 -m thinwatch.engine.cli watch --json -j N WS` kept running;
   an edit is timed from the save to the `build-finished` event.
 - `CargoAnchor("rust-lld")`: the same `-C linker-plugin-lto` bitcode ThinLTO'd
   by rustc's rust-lld (`cc -fuse-ld=lld` with rustc's gcc-ld), with
@@ -81,7 +81,7 @@ class ThinwatchWatch:
         self.t_start = time.monotonic()
         self.log = open(log, "wb") if log else None
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "watch", "--json", "-j", str(jobs), *extra_args, str(ws)],
+            [sys.executable, "-m", "thinwatch.engine.cli", "watch", "--json", "-j", str(jobs), *extra_args, str(ws)],
             cwd=REPO, stdout=subprocess.PIPE, stderr=self.log or subprocess.DEVNULL,
             env={**os.environ, "PYTHONPATH": str(REPO)})
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -170,7 +170,7 @@ def thinwatch_once(ws: Path, jobs: int, memory: bool = False) -> tuple[float, di
     build-finished event, peak memory if asked for."""
     import orjson
     seconds, p, peak = run_build_command(
-        [sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
+        [sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
         REPO, {**os.environ, "PYTHONPATH": str(REPO)}, memory)
     last = {}
     for line in p.stdout.splitlines():
@@ -243,7 +243,7 @@ class CargoAlone:
     placeholder: there is nothing to run."""
 
     def __init__(self, ws: Path):
-        from engine.frontends.cargo import CargoProject
+        from thinwatch.engine.frontends.cargo import CargoProject
         self.ws = Path(ws)
         project = CargoProject.open(self.ws)
         project.build_dir.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
-"""`thinwatch` command line, headless: `python -m engine.cli` (what the tests
-run) never opens a terminal UI. The `thinwatch` command (thinwatch.py, above
-both engine and tui) passes `run`/`main` the UI to open when one is wanted.
+"""`thinwatch` command line, headless: `python -m thinwatch.engine.cli` (what
+the tests run) never opens a terminal UI. The `thinwatch` command
+(thinwatch/__main__.py, above both engine and tui) passes `run`/`main` the UI to open when one is wanted.
 
 Exit codes: 0 ok, 1 build failed, 2 usage or configuration error; stopped
 by a signal, 128 + its number as a shell reports it: 129 SIGHUP, 130 SIGINT,

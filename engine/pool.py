@@ -186,7 +186,7 @@ class TaskPool:
         # Workers fork from a server that has the engine's tasks and LLVM loaded, and
         # start while the front end (cargo) runs rather than after it. Starting
         # them waits for that server to import them (~0.1 s): a thread does it.
-        self._ctx.set_forkserver_preload(["engine.backend", "engine.emit", "llvmlite.binding"])
+        self._ctx.set_forkserver_preload(["thinwatch.engine.backend", "thinwatch.engine.emit", "llvmlite.binding"])
         # The fork server starts multiprocessing's resource tracker, passing it
         # stderr's fd: started here (~1 ms), not in the thread, where a front
         # end may have replaced sys.stderr by an object with no fd (Textual

@@ -1,5 +1,5 @@
 """What a front end may use of the engine, besides the event types of
-`engine.events`: a `Session` (events down its sink; commands and queries as
+`thinwatch.engine.events`: a `Session` (events down its sink; commands and queries as
 its methods), what a build's end means as an exit code, and `plural`, so
 both front ends count in the same words. The TUI reaches
 the engine through these two modules only (import contracts in

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from engine.pool import TaskPool
+from thinwatch.engine.pool import TaskPool
 
 from . import regressions
 from .session import Runner

@@ -11,8 +11,8 @@ import random
 import re
 from collections.abc import Callable
 
-from engine.fragment import TYPE_REF, function_declaration, global_declaration
-from engine.irtext import attr_refs, linkage_of, md_refs, set_linkage
+from thinwatch.engine.fragment import TYPE_REF, function_declaration, global_declaration
+from thinwatch.engine.irtext import attr_refs, linkage_of, md_refs, set_linkage
 
 from .ir_model import ENTRY, Model, code_refs, is_definition, is_local
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import llvmlite.binding as llvm
 
-from engine.irtext import LOCAL_LINKAGES, Entity, ModuleText, global_refs, linkage_of, split_module, strip_comment
+from thinwatch.engine.irtext import LOCAL_LINKAGES, Entity, ModuleText, global_refs, linkage_of, split_module, strip_comment
 
 ENTRY = frozenset({"main"})
 DECLARATION = re.compile(r" = (?:[\w()]+ )*?(?:external|extern_weak) (?:[\w()]+ )*?(?:global|constant)\b")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.pool import TaskPool
+from thinwatch.engine.pool import TaskPool
 
 from .helpers import build
 from .tree import Tree, apply_changes, invert, read_tree, write_tree

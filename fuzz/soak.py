@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.pool import TaskPool
+from thinwatch.engine.pool import TaskPool
 
 from .helpers import alive, build, outputs
 from .session import propose

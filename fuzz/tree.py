@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.irtext import substitute
+from thinwatch.engine.irtext import substitute
 
 Tree = dict[str, str]
 

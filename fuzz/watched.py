@@ -39,7 +39,7 @@ class Watched:
     def __init__(self, ws: Path, exe: Path):
         self.exe = exe
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "watch", "--json", "-j", "2", str(ws)],
+            [sys.executable, "-m", "thinwatch.engine.cli", "watch", "--json", "-j", "2", str(ws)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.events: queue.Queue = queue.Queue()
         self.stderr: list[bytes] = []

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.events import BuildFinished, Diagnostic, Event, ModuleState
-from engine.pool import TaskPool
-from engine.reporter import Reporter
-from engine.scheduler import run_build
+from thinwatch.engine.events import BuildFinished, Diagnostic, Event, ModuleState
+from thinwatch.engine.pool import TaskPool
+from thinwatch.engine.reporter import Reporter
+from thinwatch.engine.scheduler import run_build
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_IR = ROOT / "sample_crates" / "ir"
@@ -95,7 +95,7 @@ def run_exe(path: Path) -> str:
 
 
 def thinwatch(*args: str, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "thinwatch.engine.cli", *args], capture_output=True, text=True,
                           cwd=ROOT, timeout=600, **kw)
 
 

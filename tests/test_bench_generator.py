@@ -17,7 +17,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def thinwatch_build(ws: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine.cli", "build", "--once", "--no-tui", "-j", "2", str(ws)],
+    return subprocess.run([sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--no-tui", "-j", "2", str(ws)],
                           cwd=REPO, capture_output=True, text=True, timeout=300)
 
 

@@ -29,7 +29,7 @@ import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, build, edit, thinwatch
-from engine.events import FINAL_STATES
+from thinwatch.engine.events import FINAL_STATES
 
 pytestmark = pytest.mark.corpus          # `pytest -m corpus` runs it alone
 
@@ -355,7 +355,7 @@ def test_watch_mode_builds_the_edit_with_the_backends_it_needs(workspace, corpus
     behave as cargo's build of the same edit, and the backend jobs a build
     reports (early ones included) are the ones its modules needed, plus at
     most the documented early margin."""
-    from engine.early import JOBS_PER_WORKER
+    from thinwatch.engine.early import JOBS_PER_WORKER
     from test_watch import Watcher
     reference = corpus_run(workspace)            # cargo's behaviour after the same edits
     shutil.copytree(CORPUS / ".cargo", tmp_path / ".cargo")

@@ -11,13 +11,13 @@ import llvmlite.binding as llvm
 import orjson
 
 from conftest import (Outcome, build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
-from engine import llvm_env
-from engine.build import EMIT_FORMAT, Memory
-from engine.cache import Cache
-from engine.events import LinkFinished
-from engine.fragment import Fragment
-from engine.reporter import Reporter
-from engine.scheduler import run_build
+from thinwatch.engine import llvm_env
+from thinwatch.engine.build import EMIT_FORMAT, Memory
+from thinwatch.engine.cache import Cache
+from thinwatch.engine.events import LinkFinished
+from thinwatch.engine.fragment import Fragment
+from thinwatch.engine.reporter import Reporter
+from thinwatch.engine.scheduler import run_build
 
 EXPECTED = """sum = 25
 pipeline = 54
@@ -260,7 +260,7 @@ def test_config_errors_exit_2(tmp_path):
 
 
 def test_a_diagnostic_says_its_level_once():
-    from engine.events import Diagnostic
+    from thinwatch.engine.events import Diagnostic
     rustc = Diagnostic(1, "warning", "warning: unused variable: `x`\n --> src/a.rs:3:9", file="src/a.rs", line=3, col=9)
     assert "".join(rustc.parts()) == "src/a.rs:3:9: warning: unused variable: `x`\n --> src/a.rs:3:9"
     coded = Diagnostic(1, "error", "error[E0463]: can't find crate for `std`", file="src/lib.rs", line=1)

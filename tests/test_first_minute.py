@@ -13,7 +13,7 @@ from conftest import ROOT, thinwatch
 
 def test_version_names_the_installed_distribution():
     expected = f"thinwatch {version('thinwatch')}\n"
-    for module in ("engine.cli", "thinwatch"):        # the headless command line and the `thinwatch` command
+    for module in ("thinwatch.engine.cli", "thinwatch"):        # the headless command line and the `thinwatch` command
         res = subprocess.run([sys.executable, "-m", module, "--version"], capture_output=True, text=True,
                              cwd=ROOT, timeout=60)
         assert (res.returncode, res.stdout, res.stderr) == (0, expected, "")

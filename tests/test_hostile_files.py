@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from conftest import build, edit, thinwatch
-from engine.builddir import private_dir
+from thinwatch.engine.builddir import private_dir
 from test_watch import Watcher, _descendants
 
 

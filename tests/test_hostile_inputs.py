@@ -11,8 +11,8 @@ import orjson
 import pytest
 
 from conftest import build, run_exe, thinwatch
-from engine.errors import ConfigError
-from engine.frontends import open_project
+from thinwatch.engine.errors import ConfigError
+from thinwatch.engine.frontends import open_project
 from test_engine_core import reference_build
 
 PRINT_VALUE = r"""declare i32 @printf(ptr, ...)

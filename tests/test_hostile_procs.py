@@ -18,10 +18,10 @@ import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR, Outcome
-from engine.errors import WorkerCrashed
-from engine.pool import TaskPool
-from engine.reporter import Reporter
-from engine.scheduler import run_build
+from thinwatch.engine.errors import WorkerCrashed
+from thinwatch.engine.pool import TaskPool
+from thinwatch.engine.reporter import Reporter
+from thinwatch.engine.scheduler import run_build
 from test_reliability import CRASH_MODULE
 from test_watch import Watcher, _alive, _descendants
 
@@ -40,7 +40,7 @@ def _sleeping_run_program(ws: Path) -> None:
 
 def _start_and_wait_for_program(ws: Path) -> tuple[subprocess.Popen, set[int]]:
     """`thinwatch watch --json` with its run program started; its descendants."""
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "watch", "--json", "-j", "2", str(ws)],
+    proc = subprocess.Popen([sys.executable, "-m", "thinwatch.engine.cli", "watch", "--json", "-j", "2", str(ws)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     for line in proc.stdout:
         ev = orjson.loads(line)

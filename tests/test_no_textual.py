@@ -12,10 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PROGRAM = """
 import sys
-import engine, engine.cli, engine.watch
-code = engine.cli.run(["build", "--once", "--no-tui", sys.argv[1]])
+import thinwatch.engine.cli, thinwatch.engine.watch
+code = thinwatch.engine.cli.run(["build", "--once", "--no-tui", sys.argv[1]])
 assert code == 0, code
-loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith(("textual.", "tui")))
+loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith(("textual.", "thinwatch.tui")))
 assert not loaded, loaded
 print("headless ok")
 """

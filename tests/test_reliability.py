@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from conftest import ROOT, build, clean_outputs, edit, outputs, run_exe, thinwatch
-from engine import record
+from thinwatch.engine import record
 from test_watch import Watcher, _descendants, big_workspace
 
 CRASH_MODULE = """; Reading a register that does not exist is a fatal error in LLVM's
@@ -80,7 +80,7 @@ def test_sigkill_at_twenty_points_then_build_equals_clean(tmp_path, pool):
     delays = [0.05 + 0.08 * i for i in range(20)]           # spread over emission, backend, writes, link
     for i, delay in enumerate(delays):
         edit(ws / f"m/mod{i % 7}.ll", f"add i32 %x, {i % 7}", f"add i32 %x, {100 + i}")
-        proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", "2",
+        proc = subprocess.Popen([sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", "-j", "2",
                                  str(ws)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         time.sleep(delay)
@@ -109,7 +109,7 @@ def test_a_reader_that_goes_away_stops_the_build_quietly(ir_ws):
     """`thinwatch build --json | head -1`: once nobody reads stdout, the build
     stops as on an interrupt, without a traceback, and says so in its exit
     status (141, as a shell reports SIGPIPE). The next build is whole."""
-    proc = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--json", "-j", "2", str(ir_ws)],
+    proc = subprocess.Popen([sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", "-j", "2", str(ir_ws)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert orjson.loads(proc.stdout.readline())["reason"] == "build-started"
     proc.stdout.close()
@@ -149,7 +149,7 @@ def test_second_process_is_refused_or_waits(ir_ws):
         res = thinwatch("build", "--once", "--no-tui", str(ir_ws))
         assert res.returncode == 2
         assert f"pid {w.proc.pid}" in res.stderr and "--wait" in res.stderr
-        waiting = subprocess.Popen([sys.executable, "-m", "engine.cli", "build", "--once", "--no-tui", "--wait",
+        waiting = subprocess.Popen([sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--no-tui", "--wait",
                                     str(ir_ws)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
         time.sleep(1.0)
         assert waiting.poll() is None                     # blocked behind the watcher
@@ -237,7 +237,7 @@ def test_disk_full_while_writing_cache(ir_ws, pool, tmp_path):
     good = exe.read_bytes()
     edit(ir_ws / "core/stats.ll", "xor i32", "or i32")
     edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
-    res = subprocess.run([sys.executable, "-m", "engine.cli", "build", "--once", "--json", str(ir_ws)],
+    res = subprocess.run([sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", str(ir_ws)],
                          cwd=ROOT, capture_output=True, text=True, preexec_fn=_limit_file_size, timeout=120)
     assert res.returncode == 1
     messages = [orjson.loads(line)["message"] for line in res.stdout.splitlines()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import io
 
-from engine.events import REBUILD, BuildFinished, BuildStarted
-from engine.report import Printer
+from thinwatch.engine.events import REBUILD, BuildFinished, BuildStarted
+from thinwatch.engine.report import Printer
 
 
 def test_headless_lines_count_in_words_and_name_a_requested_rebuild_once():

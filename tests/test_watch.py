@@ -21,7 +21,7 @@ from conftest import ROOT, clean_outputs, edit, outputs, run_exe
 class Watcher:
     def __init__(self, ws: Path, *extra: str, command: str = "watch", after: tuple[str, ...] = ()):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", command, "--json", "-j", "2", *extra, str(ws), *after],
+            [sys.executable, "-m", "thinwatch.engine.cli", command, "--json", "-j", "2", *extra, str(ws), *after],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.events: queue.Queue = queue.Queue()
         self.seen: list[dict] = []

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine import cli
+from thinwatch.engine import cli
 
 
 def terminal_ui(root: Path, jobs: int, on_change: str) -> int:
-    from tui.app import run_app       # Textual is loaded for a terminal UI only
+    from thinwatch.tui.app import run_app       # Textual is loaded for a terminal UI only
     return run_app(root, jobs, on_change)
 
 

@@ -19,8 +19,8 @@ from textual.containers import Horizontal
 from textual.reactive import var
 from textual.widgets import DataTable, Footer, Input
 
-from engine.events import Event
-from engine.session_api import Session, exit_code
+from thinwatch.engine.events import Event
+from thinwatch.engine.session_api import Session, exit_code
 
 from .messages import EngineStopped, ShowImportedBody, ShowOptimizedIR
 from .model import Model

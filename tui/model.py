@@ -13,9 +13,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Iterable
 
-from engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
+from thinwatch.engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
                            LinkFinished, ModuleState, ModuleStatus, Paused, Resumed, TaskFinished)
-from engine.session_api import plural
+from thinwatch.engine.session_api import plural
 
 HISTORY = 20
 LOG_LINES = 2000

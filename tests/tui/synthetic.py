@@ -4,7 +4,7 @@ and model tests. Pids and times are made up and constant."""
 
 from __future__ import annotations
 
-from engine.events import (BuildFinished, BuildStarted, Diagnostic, LinkFinished, ModuleState,
+from thinwatch.engine.events import (BuildFinished, BuildStarted, Diagnostic, LinkFinished, ModuleState,
                            ModuleStatus, ProgramFinished, TaskFinished)
 
 WS = "/ws/sample"

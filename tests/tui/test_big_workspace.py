@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tuihelp import wait_for
-from tui.app import ThinwatchApp
+from thinwatch.tui.app import ThinwatchApp
 
 N = 1000
 

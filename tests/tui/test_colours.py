@@ -11,8 +11,8 @@ from textual.color import Color
 
 from synthetic import WS, failed_emission, two_builds
 from tuihelp import show
-from tui.app import ThinwatchApp
-from tui.widgets.status import StatusBar
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.status import StatusBar
 
 THEMES = ("textual-dark", "textual-light")
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.events import BuildStarted, ModuleState, ModuleStatus
+from thinwatch.engine.events import BuildStarted, ModuleState, ModuleStatus
 from synthetic import WS, failed_before_modules, failed_emission, two_builds
 from tuihelp import show
-from tui.app import ThinwatchApp
-from tui.widgets.status import StatusBar
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.status import StatusBar
 
 
 def counts_after(*batches) -> list[str]:

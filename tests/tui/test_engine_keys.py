@@ -10,7 +10,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR
 from tuihelp import built, wait_for
-from tui.app import ThinwatchApp
+from thinwatch.tui.app import ThinwatchApp
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 

@@ -10,12 +10,12 @@ from textual.widgets import DataTable
 
 from synthetic import IMPORTS, WS, two_builds
 from tuihelp import show
-from tui.app import ThinwatchApp
-from tui.messages import ShowImportedBody
-from tui.screens.code import CodeScreen
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
-from tui.screens.inspector import InspectorScreen
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.messages import ShowImportedBody
+from thinwatch.tui.screens.code import CodeScreen
+from thinwatch.tui.screens.confirm import ConfirmScreen
+from thinwatch.tui.screens.help import HelpScreen
+from thinwatch.tui.screens.inspector import InspectorScreen
 
 
 class Recording(ThinwatchApp):

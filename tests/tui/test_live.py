@@ -7,9 +7,9 @@ import shutil
 
 from conftest import IGNORE, SAMPLE_IR, edit
 from tuihelp import built, settle, wait_for
-from tui.app import ThinwatchApp
-from tui.screens.code import CodeScreen
-from tui.screens.inspector import InspectorScreen
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.screens.code import CodeScreen
+from thinwatch.tui.screens.inspector import InspectorScreen
 
 
 def test_edit_inspect_filter_pause_quit(tmp_path):

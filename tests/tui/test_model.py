@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from synthetic import MODULES, two_builds
-from engine.events import REBUILD, BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
-from tui.model import Model
+from thinwatch.engine.events import REBUILD, BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
+from thinwatch.tui.model import Model
 
 
 def test_two_builds_fold_to_the_last_states():

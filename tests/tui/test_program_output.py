@@ -8,9 +8,9 @@ import asyncio
 
 from synthetic import WS, chatty_run, two_builds
 from tuihelp import show, visible_text
-from tui.app import ThinwatchApp
-from tui.widgets.log_panel import LogPanel
-from tui.widgets.output_panel import OutputPanel
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.log_panel import LogPanel
+from thinwatch.tui.widgets.output_panel import OutputPanel
 
 
 def test_build_and_link_lines_stay_in_view_when_the_program_prints_a_lot():

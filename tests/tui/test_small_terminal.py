@@ -10,8 +10,8 @@ from textual.widgets._footer import FooterKey
 
 from synthetic import MODULES, two_builds
 from tuihelp import show, visible_text
-from tui.app import ThinwatchApp
-from tui.widgets.status import StatusBar
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.status import StatusBar
 
 SIZE = (80, 24)
 LONG = "/home/someone/src/projects/with/a/rather/long/path/to/their/workspace/sample"

@@ -9,7 +9,7 @@ import pytest
 
 from synthetic import WS, chatty_run, failed_emission, two_builds
 from tuihelp import show
-from tui.app import ThinwatchApp
+from thinwatch.tui.app import ThinwatchApp
 
 SIZES = {"80x24": (80, 24), "160x45": (160, 45)}
 

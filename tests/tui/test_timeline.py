@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
+from thinwatch.engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
 from synthetic import PIDS, WS, two_builds
 from tuihelp import show, visible_text
-from tui.app import ThinwatchApp
-from tui.widgets.timeline import Timeline
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.timeline import Timeline
 
 
 def timeline_after(*batches) -> tuple[ThinwatchApp, list[str]]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import asyncio
 
-from engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
+from thinwatch.engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
 from tuihelp import visible_text
-from tui.app import ThinwatchApp
-from tui.widgets.status import StatusBar
-from tui.widgets.timeline import render_lanes
+from thinwatch.tui.app import ThinwatchApp
+from thinwatch.tui.widgets.status import StatusBar
+from thinwatch.tui.widgets.timeline import render_lanes
 
 
 def test_a_single_module_is_counted_in_the_singular():

@@ -12,7 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Footer, Static, TextArea
 
-from engine.session_api import plural
+from thinwatch.engine.session_api import plural
 
 
 class CodeScreen(Screen):

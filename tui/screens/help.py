@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from engine.events import FINAL_STATES, LIVE_STATES, ModuleStatus
+from thinwatch.engine.events import FINAL_STATES, LIVE_STATES, ModuleStatus
 
 KEYS = (
     ("q", "quit, from any screen (stops the engine and its workers)"),

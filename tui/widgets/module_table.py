@@ -7,7 +7,7 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from engine.events import ModuleStatus
+from thinwatch.engine.events import ModuleStatus
 
 from .. import format as fmt
 from ..model import Model, ModuleRow

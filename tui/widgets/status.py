@@ -8,8 +8,8 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from engine.events import FINAL_STATES, LIVE_STATES
-from engine.session_api import plural
+from thinwatch.engine.events import FINAL_STATES, LIVE_STATES
+from thinwatch.engine.session_api import plural
 
 from .. import format as fmt
 from ..model import Model

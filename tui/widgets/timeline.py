@@ -7,7 +7,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widget import Widget
 
-from engine.session_api import plural
+from thinwatch.engine.session_api import plural
 
 from ..model import Model, Task
 
