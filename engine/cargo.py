@@ -24,7 +24,7 @@ from typing import Callable, Iterable
 
 import orjson
 
-from . import files
+from . import files, names
 from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
 from .cargo_artifacts import Artifact, refusal, unusable_files
 from .cargo_config import SEPARATOR, foreign_target, user_config
@@ -233,6 +233,10 @@ class CargoProject(Project):
         if path is None:
             raise LookupError(f"no source: no function of {module} names its place in {crate}")
         return path
+
+    def label(self, module: str, functions: Iterable[str]) -> str:
+        """rustc names codegen units by hash: say what this one holds."""
+        return names.label(module.split("::", 1)[0], functions) or module
 
     def follow_profile(self, units: list[Unit]) -> None:
         """The profile's level and `-C target-cpu` from rustc's link lines

@@ -62,3 +62,14 @@ def source_file(root: Path, crate: str, symbols: Iterable[str]) -> Path | None:
     """The file most of the crate's functions among `symbols` come from."""
     votes = Counter(file_of(root, path) for sym in symbols if (path := module_path(sym, crate)) is not None)
     return min(votes, key=lambda f: (-votes[f], str(f))) if votes else None
+
+
+def line_of(path: Path, name: str) -> int | None:
+    """The line where function `name` (its bare name) is defined in a Rust
+    file, 1-based; None if the file spells no `fn name` (a macro made it)."""
+    pattern = re.compile(rf"\bfn\s+{re.escape(name)}\b")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((n for n, text in enumerate(lines, 1) if pattern.search(text)), None)

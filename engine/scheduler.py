@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import files, keys, record
+from . import files, keys, names, record
 from .build import Build, Memory, emit_options
 from .builddir import open_build_dir
 from .early import Early, LastLink
@@ -197,7 +197,8 @@ async def build_unit(b: "Build", unit: Unit, phases: dict) -> str | None:
         b.state(em.source, state, why=why, backend_seconds=round(seconds, 4),
                 imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                 exported_to=plan.exported_to, promoted=plan.promote,
-                internalized=plan.internalize, object_size=path.stat().st_size)
+                internalized=plan.internalize, object_size=path.stat().st_size,
+                label=b.ws.label(mid, em.summary.functions), names=names.mentioned(plan))
 
     # Longest first (by what each backend took last time; unknown ones first,
     # the most instructions first): two workers finish a handful of jobs

@@ -106,6 +106,11 @@ class Project:
         functions, when it was built); LookupError says why there is none."""
         raise LookupError(f"no source file is known for {module}")
 
+    def label(self, module: str, functions: Iterable[str]) -> str:
+        """What a person calls `module`, which defines `functions`: an IR
+        module is named by its file, so its id says it."""
+        return module
+
 
 @dataclass(kw_only=True)
 class Workspace(Project):

@@ -1,0 +1,130 @@
+"""The names a person reads: symbols demangled, codegen units labelled.
+
+rustc names its codegen units by hash (`app::dczqc5ha5dohxmhnpt4gue087`)
+and mangles its symbols (legacy `_ZN8geometry4norm17h<hash>E`, v0 `_R…`);
+C++ in an IR workspace is mangled too. Events keep the raw names (they are
+what the linker and `--json` consumers match on) and carry these beside them.
+
+Demangling is pydemumble's (the demumble tool's LLVM demanglers: Itanium
+C++, both Rust schemes, with Rust's hash and `.llvm.<tag>` suffixes hidden).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections import Counter
+from typing import TYPE_CHECKING, Iterable
+
+import pydemumble
+
+from .rust_source import module_path
+
+if TYPE_CHECKING:
+    from .thinlink import ModulePlan
+
+SHOWN = 2        # places a label names before it counts the rest as "(+N)"
+GENERICS = re.compile(r"<[^<>]*>")
+
+
+@functools.lru_cache(maxsize=65536)
+def demangle(symbol: str) -> str:
+    """`symbol` as its language spells it; the symbol itself when it is not
+    mangled (pydemumble answers "" for those)."""
+    try:
+        return pydemumble.demangle(symbol) or symbol
+    except UnicodeError:         # a name that is not text (kept by surrogateescape)
+        return symbol
+
+
+def readable(symbols: Iterable[str]) -> dict[str, str]:
+    """Raw symbol -> demangled, for the symbols demangling changes."""
+    return {s: d for s in symbols if (d := demangle(s)) != s}
+
+
+def short(demangled: str, parts: int = 2) -> str:
+    """The last path components of a name, generic arguments left out:
+    `alloc::raw_vec::RawVecInner<A>::deallocate` -> `RawVecInner::deallocate`."""
+    text = demangled
+    while (shorter := GENERICS.sub("", text)) != text:
+        text = shorter
+    return "::".join([p for p in text.split("::") if p][-parts:]) or demangled
+
+
+def _place(symbol: str, crate: str) -> str | None:
+    """Where in `crate` a function is: its module path (`polygon`, a type's
+    `Point`), or its own name at the crate root; None if it is not the
+    crate's code (a generic of another crate instantiated here)."""
+    path = module_path(symbol, crate)
+    if path is None:
+        return None
+    return "::".join(path) if path else short(demangle(symbol), 1)
+
+
+def label(crate: str, functions: Iterable[str]) -> str:
+    """What a Rust codegen unit holds, e.g. `geometry · polygon, vec2 (+3)`:
+    the places of the crate's own functions it defines, most functions
+    first; a unit of other crates' generics only is named by those. "" for
+    a unit that defines no function."""
+    functions = list(functions)
+    places = Counter(p for s in functions if (p := _place(s, crate)) is not None)
+    if not places:
+        places = Counter(short(demangle(s)) for s in functions)
+    if not places:
+        return ""
+    ranked = sorted(places, key=lambda p: (-places[p], p.lower(), p))
+    more = f" (+{len(ranked) - SHOWN})" if len(ranked) > SHOWN else ""
+    return f"{crate} · {', '.join(ranked[:SHOWN])}{more}"
+
+
+def mentioned(plan: "ModulePlan") -> dict[str, str]:
+    """The `names` of a module's state event: the symbols it lists (imports,
+    promoted, internalized) that demangle to something else."""
+    return readable([i.name for i in plan.imports] + plan.promote + plan.internalize)
+
+
+def pick(functions: Iterable[str], text: str) -> str | None:
+    """The function of `functions` that `text` names: itself (a raw symbol),
+    else the one whose demangled name contains it, a whole last component
+    first (`norm` picks `geometry::norm` over `geometry::normalize`)."""
+    functions = list(functions)
+    if text in functions:
+        return text
+    want = text.lower()
+    found = [(demangle(f).lower(), f) for f in functions if want and want in demangle(f).lower()]
+    if not found:
+        return None
+    return min(found, key=lambda d: (short(d[0], 1) != want, len(d[0]), d[1]))[1]
+
+
+class Finder:
+    """The modules of a build by the names a person would search them by:
+    their label and the demangled names of the functions they define or
+    import. Each module's text is made once per build, on the first search."""
+
+    def __init__(self, modules: dict[str, tuple[str, list[str], list[str]]]):
+        """`modules`: id -> (label, defined functions, imported functions)."""
+        self.modules = modules
+        self._texts: dict[str, tuple[str, str, str]] | None = None
+
+    def _text(self) -> dict[str, tuple[str, str, str]]:
+        if self._texts is None:
+            self._texts = {mid: (label.lower(), "\n".join(map(demangle, defined)).lower(),
+                                 "\n".join(map(demangle, imported)).lower())
+                           for mid, (label, defined, imported) in self.modules.items()}
+        return self._texts
+
+    def find(self, text: str) -> list[str]:
+        """Ids of the modules `text` matches (case-insensitively): those
+        defining a matching function first, then those whose label or id
+        matches, then those importing one; by id within each."""
+        want = text.lower()
+        if not want:
+            return []
+        ranked = []
+        for mid, (label, defined, imported) in self._text().items():
+            rank = (0 if want in defined else 1 if want in label or want in mid.lower()
+                    else 2 if want in imported else None)
+            if rank is not None:
+                ranked.append((rank, mid))
+        return [mid for _, mid in sorted(ranked)]
