@@ -25,6 +25,9 @@ if TYPE_CHECKING:
 
 SHOWN = 2        # places a label names before it counts the rest as "(+N)"
 GENERICS = re.compile(r"<[^<>]*>")
+# A mangled symbol inside text: Itanium (`_Z…`, Rust's legacy `_ZN…E`) or
+# Rust v0 (`_R…`), as linkers quote them.
+MANGLED = re.compile(r"(?<![\w$.])_[ZR](?:[\w$]|\.(?=[\w$]))+")
 
 
 @functools.lru_cache(maxsize=65536)
@@ -128,3 +131,8 @@ class Finder:
             if rank is not None:
                 ranked.append((rank, mid))
         return [mid for _, mid in sorted(ranked)]
+
+
+def demangle_text(text: str) -> str:
+    """Free text (a linker's message) with the mangled symbols in it demangled."""
+    return MANGLED.sub(lambda m: demangle(m.group()), text)
