@@ -72,4 +72,5 @@ def line_of(path: Path, name: str) -> int | None:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return None
-    return next((n for n, text in enumerate(lines, 1) if pattern.search(text)), None)
+    return next((n for n, text in enumerate(lines, 1)
+                 if pattern.search(text) and not text.lstrip().startswith("//")), None)
