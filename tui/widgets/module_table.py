@@ -19,8 +19,19 @@ COLUMNS = (("crate", "crate", None), ("module", "module", None), ("state", "stat
 SORTS = ("name", "state", "backend", "size")
 
 
+class Name(str):
+    """The module column's cell: the name shown, carrying the module's id,
+    which is all DataTable.sort hands its key of a row."""
+    module: str
+
+    def __new__(cls, row: ModuleRow) -> "Name":
+        cell = super().__new__(cls, row.name)
+        cell.module = row.module
+        return cell
+
+
 def cells(row: ModuleRow, styles: dict) -> tuple:
-    return (row.crate, row.name, Text(f"{row.symbol} {row.state}", style=styles.get(row.state, "")), fmt.seconds(row.emit_s), fmt.seconds(row.backend_s),
+    return (row.crate, Name(row), Text(f"{row.symbol} {row.state}", style=styles.get(row.state, "")), fmt.seconds(row.emit_s), fmt.seconds(row.backend_s),
             str(len(row.imports)), str(len(row.exported_to)), fmt.size(row.object_size))
 
 
@@ -117,6 +128,6 @@ class ModuleTable(DataTable):
             self.shown[mid] = new
         if reorder and self.shown:
             rows = model.rows
-            self.sort("module", key=lambda mid: sort_key(self.sort_mode, rows[mid]))
+            self.sort("module", key=lambda name: sort_key(self.sort_mode, rows[name.module]))
             if keep in self.shown:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)
