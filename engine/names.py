@@ -94,7 +94,7 @@ def pick(functions: Iterable[str], text: str) -> str | None:
     if text in functions:
         return text
     want = text.lower()
-    found = [(demangle(f).lower(), f) for f in functions if want and want in demangle(f).lower()]
+    found = [(d, f) for f in functions if want and want in (d := demangle(f).lower())]
     if not found:
         return None
     return min(found, key=lambda d: (short(d[0], 1) != want, len(d[0]), d[1]))[1]
@@ -103,19 +103,13 @@ def pick(functions: Iterable[str], text: str) -> str | None:
 class Finder:
     """The modules of a build by the names a person would search them by:
     their label and the demangled names of the functions they define or
-    import. Each module's text is made once per build, on the first search."""
+    import (made once per build, at its first search: the session's)."""
 
     def __init__(self, modules: dict[str, tuple[str, list[str], list[str]]]):
         """`modules`: id -> (label, defined functions, imported functions)."""
-        self.modules = modules
-        self._texts: dict[str, tuple[str, str, str]] | None = None
-
-    def _text(self) -> dict[str, tuple[str, str, str]]:
-        if self._texts is None:
-            self._texts = {mid: (label.lower(), "\n".join(map(demangle, defined)).lower(),
-                                 "\n".join(map(demangle, imported)).lower())
-                           for mid, (label, defined, imported) in self.modules.items()}
-        return self._texts
+        self.texts = {mid: (label.lower(), "\n".join(map(demangle, defined)).lower(),
+                            "\n".join(map(demangle, imported)).lower())
+                      for mid, (label, defined, imported) in modules.items()}
 
     def find(self, text: str) -> list[str]:
         """Ids of the modules `text` matches (case-insensitively): those
@@ -125,7 +119,7 @@ class Finder:
         if not want:
             return []
         ranked = []
-        for mid, (label, defined, imported) in self._text().items():
+        for mid, (label, defined, imported) in self.texts.items():
             rank = (0 if want in defined else 1 if want in label or want in mid.lower()
                     else 2 if want in imported else None)
             if rank is not None:

@@ -182,11 +182,15 @@ class Session:
         inputs = build.inputs.get(module)
         functions = list(inputs[0].summary.functions) if inputs else []
         chosen = names.pick(functions, function) if function else None
-        path = build.ws.source_of(module, [chosen] if chosen else functions)
-        line = None
-        if chosen and path.suffix == ".rs":
-            line = rust_source.line_of(path, names.short(names.demangle(chosen), 1))
-        return path, line
+        try:
+            if chosen:
+                path = build.ws.source_of(module, [chosen])
+                line = rust_source.line_of(path, names.short(names.demangle(chosen), 1)) \
+                    if path.suffix == ".rs" else None
+                return path, line
+        except LookupError:       # another crate's generic: the module's file will do
+            pass
+        return build.ws.source_of(module, functions), None
 
     def find(self, text: str) -> list[str]:
         """The modules of the last build that `text` names (names.Finder)."""
