@@ -243,7 +243,7 @@ class CargoAlone:
     placeholder: there is nothing to run."""
 
     def __init__(self, ws: Path):
-        from engine.cargo import CargoProject
+        from engine.frontends.cargo import CargoProject
         self.ws = Path(ws)
         project = CargoProject.open(self.ws)
         project.build_dir.mkdir(parents=True, exist_ok=True)

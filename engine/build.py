@@ -1,9 +1,11 @@
 """The rebuilder: one build generation's per-module steps against the cache.
 
-For each module it decides whether the cache already holds the answer (an
-emission keyed by the source's content, an object keyed by the backend key
-digest) and runs the pure task in a worker only when it does not. What runs
-in which order, and the thin link between the two steps, is the scheduler's.
+It carries out what the plan step (`plan.py`) decided: an emission is read
+from the cache when its key (the source's content) is there, and a module's
+object is placed from the cache when its job is a reuse; the pure tasks
+(emit, backend) run on the executor only when they are not. Which modules
+go in which order, and the thin link between the two steps, are the
+scheduler's; every event goes through the build's reporter.
 """
 
 from __future__ import annotations
@@ -13,28 +15,29 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 import orjson
 
-from . import backend, emit, files, llvm_env, record
+from . import backend, emit, files, llvm_env, names, record
 from .backend import BackendOptions
-from .cache import Cache
+from .cache import Cache, place
 from .errors import ConfigError, TaskFailed, WorkerCrashed
-from .events import Diagnostic, Event, ModuleState, ModuleStatus, TaskFinished
+from .events import ModuleStatus
+from .executor import Executor, TaskResult
 from .fragment import Fragment, digest
 from .native_llvm import Codegen
-from .pool import TaskPool
+from .plan import Emitted, Job
+from .reporter import Reporter
 from .summary import ModuleSummary
 from .thinlink import ModulePlan
-from .workspace import ModuleSource, Project, printable
+from .project import ModuleSource, Project, printable
 
 if TYPE_CHECKING:
     from .early import Early, LastLink
 
 EMIT_FORMAT = 4
 PRELINK_OPT = 2
-IN_FLIGHT_PER_JOB = 8
 
 
 def emit_options(target: str | None) -> dict:
@@ -46,14 +49,6 @@ def emit_options(target: str | None) -> dict:
     except TaskFailed as e:
         raise ConfigError(e.message) from None
     return {"triple": triple, "datalayout": layout, "prelink_opt": PRELINK_OPT}
-
-
-@dataclass
-class Emitted:
-    source: ModuleSource
-    key: str
-    own: str                     # sha256 of the pre-link bitcode
-    summary: ModuleSummary
 
 
 @dataclass
@@ -70,12 +65,13 @@ class Memory:
     sources: dict[Path, Seen] = field(default_factory=dict)
     records: dict[Path, tuple[list[int] | None, record.Record]] = field(default_factory=dict)
     links: dict[str, "LastLink"] = field(default_factory=dict)     # per unit, for early backends
+    built: dict[str, int] = field(default_factory=dict)     # backend key digest -> the build that compiled it
 
 
 class Build:
     """The state of one build generation."""
 
-    def __init__(self, ws: Project, pool: TaskPool, sink: Callable[[Event], None], generation: int,
+    def __init__(self, ws: Project, executor: Executor, report: Reporter,
                  codegen: "asyncio.Future[Codegen | ConfigError]",
                  emit_opts: "asyncio.Future[dict | ConfigError]", memory: Memory | None = None):
         self.ws = ws
@@ -87,9 +83,8 @@ class Build:
         self.seen = self.memory.sources
         self._fragments: dict[str, dict[str, Fragment]] = {}     # emission key -> its fragments by name
         self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
-        self.pool = pool
-        self.sink = sink
-        self.gen = generation
+        self.executor = executor
+        self.report = report
         self.cache = Cache(ws.build_dir / "cache")
         self._emit_opts = emit_opts
         self.emit_opts: dict = {}           # known once `emission_ready` returned
@@ -102,9 +97,9 @@ class Build:
         # Per module: its emission, its plan and every emission of its unit, so
         # the front-ends can re-run a backend to show its optimised IR.
         self.inputs: dict[str, tuple[Emitted, ModulePlan, dict[str, Emitted]]] = {}
-        self.final: dict[ModuleStatus, int] = {}
         self.backend_jobs = 0
         self.early: "Early | None" = None
+        self.outputs: list[str] = []        # what it linked, for a build that finds nothing changed
 
     async def emission_ready(self) -> None:
         """Wait until the emission options are known (the target, from LLVM)."""
@@ -126,38 +121,22 @@ class Build:
             self.backend_opts = BackendOptions(self.emit_opts["triple"], self.ws.opt_level, self.ws.cpu,
                                                codegen.library, codegen.identity, codegen.pipeline)
 
-    async def each(self, items, fn) -> list:
-        """`fn(item)` for every item, with a bounded number in flight.
-
-        The workers take `jobs` tasks at a time anyway; starting a thousand
-        coroutines at once only fills one loop iteration with a thousand
-        steps, which freezes a UI sharing the loop for a second or more.
-        """
-        slots = asyncio.Semaphore(IN_FLIGHT_PER_JOB * self.pool.jobs)
-
-        async def one(item):
-            async with slots:
-                return await fn(item)
-        return await asyncio.gather(*(one(i) for i in items))
-
     @property
     def all_backend_jobs(self) -> int:
         """Backend jobs this build ran, early ones included (used or not)."""
         return self.backend_jobs + (self.early.job_count if self.early else 0)
 
     def state(self, src: ModuleSource, state: ModuleStatus, **kw) -> None:
-        if state.final:
-            self.final[state] = self.final.get(state, 0) + 1
-        self.sink(ModuleState(self.gen, src.id, src.crate, state, **kw))
+        self.report.module(src.id, src.crate, state, **kw)
 
     def fail(self, src: ModuleSource, message: str, line: int | None = None, col: int | None = None) -> None:
         self.failed[src.id] = message
-        self.sink(Diagnostic(self.gen, "error", message, module=src.id,
-                             file=_relative(src, self.ws.root), line=line, col=col))
+        self.report.diagnostic("error", message, module=src.id, file=_relative(src, self.ws.root),
+                               line=line, col=col)
         self.state(src, ModuleStatus.FAILED, why=[message])
 
-    def task_done(self, src: ModuleSource, phase: str, res) -> None:
-        self.sink(TaskFinished(self.gen, src.id, phase, res.worker, res.start, res.end - res.start))
+    def task_done(self, src: ModuleSource, phase: str, res: TaskResult) -> None:
+        self.report.task(src.id, phase, res)
 
     # -- emission ------------------------------------------------------------
     def emission_key(self, src: ModuleSource, data: bytes) -> str:
@@ -232,7 +211,7 @@ class Build:
             return hit
         self.state(src, ModuleStatus.EMITTING)
         try:
-            res = await self.pool.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
+            res = await self.executor.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
         except TaskFailed as e:
             self.fail(src, e.message, e.line, e.col)
             return None
@@ -280,21 +259,55 @@ class Build:
         return data
 
     # -- backends --------------------------------------------------------------
-    async def backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest_: str,
-                      emitted: dict[str, Emitted], state: str) -> bytes | None:
-        src = em.source
+    async def carry_out(self, job: Job, path: Path, old: record.ModuleRecord | None,
+                        linked: dict[str, Emitted]) -> record.ModuleRecord | None:
+        """Make `path` the object `job` plans, and say what it took; the
+        module's record, or None if it failed."""
+        em = job.emitted
+        early_seconds = None if job.reused or self.early is None else await self.early.result(job.digest)
+        fresh, obj = False, None
+        if job.reused or early_seconds is not None:
+            fresh = old is not None and old.left(job.digest, path)
+            obj = None if fresh else await asyncio.to_thread(self.cache.get, "obj", job.digest)
+        state, why = job.state, job.why
+        if not (fresh or obj is not None):
+            if job.reused:               # the entry failed verification: compile it again
+                state, why = job.ran, ["its cached object failed verification"]
+            obj = await self.backend(job, linked)
+            if obj is None:
+                return None
+        elif early_seconds is not None:
+            self.backend_seconds[job.module] = early_seconds
+        if not fresh:
+            try:
+                await asyncio.to_thread(place, path, obj)
+            except OSError as e:
+                self.fail(em.source, f"cannot write {path.name}: {e.strerror or e}")
+                return None
+        seconds = round(self.backend_seconds.get(job.module, old.backend_seconds if old else 0.0), 4)
+        plan = job.plan
+        self.state(em.source, state, why=why, backend_seconds=seconds,
+                   imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
+                   exported_to=plan.exported_to, promoted=plan.promote,
+                   internalized=plan.internalize, object_size=path.stat().st_size,
+                   label=self.ws.label(job.module, em.summary.functions), names=names.mentioned(plan))
+        return record.ModuleRecord(job.components, job.digest, em.own, files.stamp(path), seconds)
+
+    async def backend(self, job: Job, linked: dict[str, Emitted]) -> bytes | None:
+        """Run the job's backend and put its object in the cache."""
+        src = job.emitted.source
         self.state(src, ModuleStatus.OPTIMIZING)
-        bc = await self.bitcode(em)
+        bc = await self.bitcode(job.emitted)
         if bc is None:
             return None
-        frags = await self.fragments(plan, emitted)
+        frags = await self.fragments(job.plan, linked)
         if frags is None:
             self.fail(src, "an imported fragment is missing from the cache and could not be re-emitted")
             return None
         self.backend_jobs += 1
         try:
-            res = await self.pool.run(backend.run_backend, src.id, bc, plan.backend_plan(),
-                                      frags, self.backend_opts)
+            res = await self.executor.run(backend.run_backend, src.id, bc, job.plan.backend_plan(),
+                                          frags, self.backend_opts)
         except TaskFailed as e:
             self.fail(src, f"backend: {e.message}")
             return None
@@ -308,10 +321,11 @@ class Build:
         self.backend_seconds[src.id] = res.end - res.start
         obj = res.value["object"]
         try:
-            await asyncio.to_thread(self.cache.put, "obj", digest_, obj)
+            await asyncio.to_thread(self.cache.put, "obj", job.digest, obj)
         except OSError as e:
             self.fail(src, f"cannot write the cache: {e.strerror or e}")
             return None
+        self.memory.built[job.digest] = self.report.generation
         return obj
 
 

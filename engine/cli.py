@@ -23,19 +23,20 @@ from typing import Callable
 
 from .clean import clean as clean_build_dir
 from .errors import ConfigError
+from .frontends.cargo.run import program
+from .frontends.cargo.select import Selection
 from .lock import WorkspaceLock
-from .workspace import BUILD_DIR
-
-from .cargo import CargoProject
-from .cargo_test import run_tests
-from .events import Diagnostic
+from .frontends import kind
+from .frontends.cargo import CargoProject
+from .frontends.ir import MANIFEST
+from .project import BUILD_DIR
 from .report import Printer
 from .session_api import Session, exit_code
 
 # Opens the terminal UI on a workspace: (root, jobs, on_change) -> exit code.
 TerminalUI = Callable[[Path, int, str], int]
 
-COMMANDS = ("build", "watch", "test", "clean")
+COMMANDS = ("build", "watch", "test", "run", "clean")
 INTERRUPTED = 128 + signal.SIGINT
 # Each stops a build cleanly, as Ctrl-C does: a closed terminal (SIGHUP) too.
 STOPPING = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -60,11 +61,14 @@ class _Version(argparse.Action):
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="thinwatch", usage="thinwatch [COMMAND] [WORKSPACE] [options]",
+        prog="thinwatch", usage="thinwatch [COMMAND] [WORKSPACE] [options] [-- ARGS]",
         description="Incremental ThinLTO in watch mode. Commands: "
                     "watch (default): build, then rebuild on every change; build: build once and exit; "
-                    "test: build a Cargo workspace's test binaries through thinwatch and run them; "
-                    "clean: delete the cache and build state (keeps the executables and cargo's target/).")
+                    "test: build a Cargo workspace's test binaries through thinwatch and run them "
+                    "(--watch: again after every change); "
+                    "run: watch a Cargo workspace and (re)start its program after every good build; "
+                    "clean: delete the cache and build state (keeps the executables and cargo's target/). "
+                    "ARGS after `--` go to the program (run) or to every test harness (test).")
     # One list, not two optional positionals: argparse would fill the
     # command's slot with a workspace (`thinwatch DIR`), so which word is
     # the command is decided after parsing, by `_command`.
@@ -78,7 +82,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true",
                    help="if another thinwatch is using the workspace, wait for it instead of failing")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
+    p.add_argument("--watch", action="store_true", help="test: run the tests again after every change")
     p.add_argument("--version", action=_Version)
+    cargo = p.add_argument_group("cargo's selection flags (Cargo workspaces), passed to every cargo thinwatch runs")
+    cargo.add_argument("-p", "--package", action="append", default=[], metavar="SPEC")
+    cargo.add_argument("--bin", action="append", default=[], metavar="NAME")
+    cargo.add_argument("--example", action="append", default=[], metavar="NAME")
+    cargo.add_argument("-F", "--features", action="append", default=[], metavar="FEATURES")
+    cargo.add_argument("--all-features", action="store_true")
+    cargo.add_argument("--no-default-features", action="store_true")
+    cargo.add_argument("--profile", default="release", metavar="NAME", help="default: release")
+    cargo.add_argument("--target-dir", metavar="DIR", help="refused: thinwatch keeps its own in .thinwatch/target")
     return p
 
 
@@ -87,7 +101,7 @@ async def _headless(args, root: Path) -> int:
     # Whoever reads the lines is gone: stop as on an interrupt; nobody is told.
     printer = Printer(json=args.json, on_closed=me.cancel)
     session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test",
-                      wait=args.wait)
+                      wait=args.wait, options=args.selection, run=args.run, test_args=args.rest)
     loop = asyncio.get_running_loop()
     stopped_by = []
 
@@ -99,18 +113,13 @@ async def _headless(args, root: Path) -> int:
     loop.add_signal_handler(signal.SIGUSR1, session.rebuild)     # what `r` is in the TUI
     interrupted = False
     try:
-        if args.command == "test":
+        if args.command == "test" and not args.watch:
             await session.build_once([])
             if session.last is not None and session.last.ok:
-                project = session.last_build.ws
-                if not isinstance(project, CargoProject):
-                    printer(Diagnostic(session.generation, "error", f"{root} is not a Cargo workspace: "
-                                       "`thinwatch test` runs a Cargo workspace's tests"))
-                    return 2
-                return 0 if await run_tests(project, printer, session.generation) else 1
+                return 0 if await session.test() else 1
         elif args.once or args.command == "build":
             await session.build_once([])
-        else:
+        else:        # watch, run, test --watch
             await session.run()
     except asyncio.CancelledError:
         interrupted = True
@@ -150,7 +159,11 @@ def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> in
     # collection scans them all again: 1.6 s of a 5.7 s no-op build at that
     # size. At these thresholds (mypy runs with the same) it is 0.2 s.
     gc.set_threshold(200_000, 30, 30)
-    args = parser().parse_intermixed_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    # What follows `--` is the program's or the harnesses', never thinwatch's.
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args = parser().parse_intermixed_args(argv[:cut])
+    args.rest = argv[cut + 1:]
     args.command, args.workspace = _command(args.words)
     if args.jobs < 1:
         parser().error("-j must be at least 1")
@@ -159,6 +172,7 @@ def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> in
         print(f"thinwatch: {root} is not a directory", file=sys.stderr)
         return 2
     try:
+        _cargo_only(args, root)
         if args.command == "clean":
             return clean(root, args.wait)
         return _run(args, root, terminal)
@@ -182,6 +196,30 @@ def _command(words: list[str]) -> tuple[str, str]:
     return command or "watch", rest[0] if rest else "."
 
 
+def _cargo_only(args, root: Path) -> None:
+    """Check what only a Cargo workspace can do, and work out `thinwatch
+    run`'s program: `args.selection`, `args.run`. A ConfigError says why not."""
+    args.selection = Selection.of(args)
+    args.run = None
+    wanted = [what for what, asked in (
+        (f"`thinwatch {args.command}`", args.command in ("test", "run")),
+        ("cargo's selection flags", not args.selection.default),
+        ("arguments after `--`", bool(args.rest))) if asked]
+    if args.rest and args.command not in ("test", "run"):
+        raise ConfigError(f"arguments after `--` go to `thinwatch run`'s program or `thinwatch test`'s "
+                          f"harnesses, not to `thinwatch {args.command}`")
+    if args.watch and args.command != "test":
+        raise ConfigError("--watch is for `thinwatch test` (the other commands say whether they watch)")
+    if not wanted:
+        return
+    if kind(root) is not CargoProject:
+        raise ConfigError(f"{root} is an LLVM IR workspace ({MANIFEST}), not a Cargo workspace: only a Cargo "
+                          f"workspace takes {wanted[0]} (an IR workspace's watch runs its `run` setting)")
+    if args.command == "run":
+        exe, args.selection = program(root, args.selection)
+        args.run = [str(exe), *args.rest]
+
+
 def clean(root: Path, wait: bool) -> int:
     build_dir = root.resolve() / BUILD_DIR
     lock = WorkspaceLock(build_dir, wait=wait)
@@ -194,8 +232,10 @@ def clean(root: Path, wait: bool) -> int:
 
 
 def _run(args, root: Path, terminal: TerminalUI | None) -> int:
+    # `run`, `test --watch` and cargo's flags are headless for now: the
+    # terminal UI opens a plain watch, and would drop them.
     headless = (terminal is None or args.no_tui or args.json or args.once or args.command != "watch"
-                or not sys.stdout.isatty())
+                or not args.selection.default or not sys.stdout.isatty())
     if not headless:
         return terminal(root, args.jobs, args.on_change)
     return asyncio.run(_headless(args, root))

@@ -1,10 +1,12 @@
-"""Early backends: ThinLTO work started while cargo is still compiling.
+"""Early backends: ThinLTO work started while the front end is still running.
 
-cargo builds crates in dependency order and reports each rlib as soon as it
-is written, while the crates that depend on it still compile, mostly on one
-core. When a library crate was recompiled, its new codegen units replace
-that crate's in the last thin link of every unit that uses it, and the
-backend jobs this changes start at once, on the workers cargo leaves idle.
+A front end may hand over a crate's modules before it is done: cargo
+builds crates in dependency order and reports each rlib as soon as it is
+written, while the crates that depend on it still compile, mostly on one
+core (`frontends/cargo` reads the rlib's members and calls `start`). The
+new modules replace that crate instance's in the last thin link of every
+unit that uses it, and the backend jobs this changes start at once, on the
+workers the front end leaves idle.
 
 That is a guess about the final link (that the other crates' bitcode and the
 preserve set stay as they were), and nothing trusts it. A guess can be
@@ -29,15 +31,16 @@ import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from . import keys, record
-from .build import Build, Emitted
+from . import record
+from .build import Build
 from .cache import place
 from .errors import ConfigError
+from .executor import each
 from .link import LinkFailed, inputs_key, link as link_executable
-from .linkshim import ar_members, keep_members
-from .thinlink import ModulePlan, thin_link
-from .workspace import ModuleSource, Unit
+from .plan import Emitted, Job, plan_unit
+from .project import ModuleSource, Unit
 
 
 JOBS_PER_WORKER = 4
@@ -53,13 +56,12 @@ class LastLink:
 
 
 class Early:
-    def __init__(self, b: Build, links: dict[str, LastLink], early_dir: Path):
-        self.b = b                       # a Build whose events go nowhere
+    def __init__(self, b: Build, links: dict[str, LastLink]):
+        self.b = b                       # a Build reporting only its tasks
         self.links = links
-        # Per unit, its last link with every crate cargo has rebuilt so far swapped in.
+        # Per unit, its last link with every crate rebuilt so far swapped in.
         self.guesses = {name: dict(link.emitted) for name, link in links.items()}
-        self.members_dir = early_dir
-        self.links_dir = early_dir / "links"
+        self.links_dir = b.ws.build_dir / "early" / "links"
         self.jobs: dict[str, asyncio.Task] = {}       # backend key digest -> early job
         self.seconds: dict[str, float] = {}           # digest -> its backend time, once compiled
         self._starts: list[asyncio.Task] = []
@@ -69,9 +71,11 @@ class Early:
     def job_count(self) -> int:
         return self.b.backend_jobs
 
-    def artifact(self, rlib: Path) -> None:
-        """cargo wrote this library: start the backends it changes."""
-        self._starts.append(asyncio.create_task(self._start(rlib)))
+    def start(self, modules: Callable[[], list[ModuleSource]]) -> None:
+        """The front end has a crate's new modules (`modules()` reads them,
+        in a thread; all of one crate instance, or none if they cannot be
+        had): start the backends they change."""
+        self._starts.append(asyncio.create_task(self._start(modules)))
 
     async def result(self, digest: str) -> float | None:
         """The backend time of an early job of this build that compiled
@@ -101,13 +105,13 @@ class Early:
         for task in [*self._starts, *self.jobs.values(), *(task for _, task in self._links.values())]:
             task.cancel()
 
-    async def _start(self, rlib: Path) -> None:
-        members = await asyncio.to_thread(self._extract, rlib)
+    async def _start(self, modules: Callable[[], list[ModuleSource]]) -> None:
+        members = await asyncio.to_thread(modules)
         if not members:
             return
         instance = members[0].origin
         try:
-            new = [em for em in await self.b.each(members, self.b.emit) if em is not None]
+            new = [em for em in await each(self.b.executor, members, self.b.emit) if em is not None]
             await self.b.ready()
         except ConfigError:
             return
@@ -122,18 +126,16 @@ class Early:
             linked = {mid: em for mid, em in guess.items() if em.source.origin != instance}
             linked.update((em.source.id, em) for em in new)
             self.guesses[name] = linked
-            plans = thin_link({mid: em.summary for mid, em in linked.items()}, link.preserve)
-            digests = {}
-            for mid, em in linked.items():
-                comps = keys.components(mid, em.own, plans[mid], self.b.backend_opts)
-                digests[mid] = digest = keys.key_digest(comps)
-                if (digest not in self.jobs and len(self.jobs) < JOBS_PER_WORKER * self.b.pool.jobs
-                        and not self.b.cache.has("obj", digest)):
-                    self.jobs[digest] = asyncio.create_task(self._backend(em, plans[mid], comps, digest, linked))
-            if link.unit is not None:
+            planned = plan_unit(linked, link.preserve, linked, record.Record(), self.b.backend_opts,
+                                lambda digest: self.b.cache.has("obj", digest), early=self.jobs)
+            for job in planned.jobs.values():
+                if not (job.reused or job.early) and len(self.jobs) < JOBS_PER_WORKER * self.b.executor.jobs:
+                    self.jobs[job.digest] = asyncio.create_task(self._backend(job, linked))
+            if link.unit is not None and not planned.errors:
                 _, superseded = self._links.pop(name, ("", None))
                 if superseded is not None:
                     superseded.cancel()
+                digests = {mid: job.digest for mid, job in planned.jobs.items()}
                 self._links[name] = (inputs_key(digests, link.unit),
                                      asyncio.create_task(self._link(name, link, digests)))
 
@@ -168,25 +170,6 @@ class Early:
             out.append(path)
         return out
 
-    async def _backend(self, em: Emitted, plan: ModulePlan, comps: dict, digest: str,
-                       linked: dict[str, Emitted]) -> None:
-        if await self.b.backend(em, plan, comps, digest, linked, "early") is not None:
-            self.seconds[digest] = self.b.backend_seconds[em.source.id]
-
-    def _extract(self, rlib: Path) -> list[ModuleSource]:
-        """The rlib's bitcode members, as files of their own (none if that
-        fails: early work is only ever an optimisation)."""
-        try:
-            return self._write_members(rlib.read_bytes())
-        except OSError:
-            return []
-
-    def _write_members(self, data: bytes) -> list[ModuleSource]:
-        self.members_dir.mkdir(parents=True, exist_ok=True)
-        out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
-               for mid, crate, path, instance in keep_members(self.members_dir, ar_members(data))]
-        names = {src.path.name for src in out}
-        for old in self.members_dir.iterdir():       # the crate's units of earlier builds
-            if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
-                old.unlink(missing_ok=True)
-        return out
+    async def _backend(self, job: Job, linked: dict[str, Emitted]) -> None:
+        if await self.b.backend(job, linked) is not None:
+            self.seconds[job.digest] = self.b.backend_seconds[job.module]

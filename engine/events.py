@@ -95,6 +95,7 @@ class TaskFinished(Event):
     worker: int
     start: float
     seconds: float
+    early: bool = False   # a backend job started while cargo still ran (engine/early.py)
 
 
 @dataclass
@@ -153,10 +154,22 @@ class ProgramFinished(Event):
     program: str
     exit_code: int
     output: str
+    summary: str = ""     # libtest's `test result: …` lines in the output, one per run
 
     @property
     def passed(self) -> bool:
         return self.exit_code == 0
+
+
+@dataclass
+class ProgramOutput(Event):
+    """One line a running program wrote (stdout and stderr, as the program
+    interleaved them), as it wrote it; its `ProgramFinished` carries all of
+    them again, once it ends on its own."""
+    reason: ClassVar[str] = "program-output"
+    kind: str             # test | run
+    program: str
+    line: str
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from . import backend
-from .pool import TaskPool
+from .executor import Executor
 from .thinlink import ModulePlan
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ def _inputs(build: "Build | None", module: str):
     return build.inputs[module]
 
 
-async def optimized_ir(build: "Build | None", pool: TaskPool, module: str) -> str:
+async def optimized_ir(build: "Build | None", executor: Executor, module: str) -> str:
     em, plan, emitted = _inputs(build, module)
     bitcode = await build.bitcode(em)
     if bitcode is None:
@@ -29,8 +29,8 @@ async def optimized_ir(build: "Build | None", pool: TaskPool, module: str) -> st
     fragments = await build.fragments(plan, emitted)
     if fragments is None:
         raise LookupError(f"the fragments {module} imports are no longer in the cache")
-    result = await pool.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
-                                    build.backend_opts, True)
+    result = await executor.run(backend.run_backend, module, bitcode, plan.backend_plan(), fragments,
+                                build.backend_opts, True)
     return result.value["ir"]
 
 

@@ -18,7 +18,7 @@ from . import files
 from .errors import ConfigError
 from .fragment import digest
 from .programs import spawn, stop
-from .workspace import Unit
+from .project import Unit
 
 
 class LinkFailed(Exception):

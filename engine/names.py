@@ -1,9 +1,10 @@
-"""The names a person reads: symbols demangled, codegen units labelled.
+"""The names a person reads: symbols demangled, and searched by.
 
 rustc names its codegen units by hash (`app::dczqc5ha5dohxmhnpt4gue087`)
 and mangles its symbols (legacy `_ZN8geometry4norm17h<hash>E`, v0 `_R…`);
 C++ in an IR workspace is mangled too. Events keep the raw names (they are
-what the linker and `--json` consumers match on) and carry these beside them.
+what the linker and `--json` consumers match on) and carry these beside them,
+and a label for each module from its project (Cargo's: rust_source.label).
 
 Demangling is pydemumble's (the demumble tool's LLVM demanglers: Itanium
 C++, both Rust schemes, with Rust's hash and `.llvm.<tag>` suffixes hidden).
@@ -12,17 +13,13 @@ C++, both Rust schemes, with Rust's hash and `.llvm.<tag>` suffixes hidden).
 from __future__ import annotations
 
 import re
-from collections import Counter
 from typing import TYPE_CHECKING, Iterable
 
 import pydemumble
 
-from .rust_source import module_path
-
 if TYPE_CHECKING:
     from .thinlink import ModulePlan
 
-SHOWN = 2        # places a label names before it counts the rest as "(+N)"
 GENERICS = re.compile(r"<[^<>]*>")
 # A mangled symbol inside text: Itanium (`_Z…`, Rust's legacy `_ZN…E`) or
 # Rust v0 (`_R…`), as linkers quote them.
@@ -50,32 +47,6 @@ def short(demangled: str, parts: int = 2) -> str:
     while (shorter := GENERICS.sub("", text)) != text:
         text = shorter
     return "::".join([p for p in text.split("::") if p][-parts:]) or demangled
-
-
-def _place(symbol: str, crate: str) -> str | None:
-    """Where in `crate` a function is: its module path (`polygon`, a type's
-    `Point`), or its own name at the crate root; None if it is not the
-    crate's code (a generic of another crate instantiated here)."""
-    path = module_path(symbol, crate)
-    if path is None:
-        return None
-    return "::".join(path) if path else short(demangle(symbol), 1)
-
-
-def label(crate: str, functions: Iterable[str]) -> str:
-    """What a Rust codegen unit holds, e.g. `geometry · polygon, vec2 (+3)`:
-    the places of the crate's own functions it defines, most functions
-    first; a unit of other crates' generics only is named by those. "" for
-    a unit that defines no function."""
-    functions = list(functions)
-    places = Counter(p for s in functions if (p := _place(s, crate)) is not None)
-    if not places:
-        places = Counter(short(demangle(s)) for s in functions)
-    if not places:
-        return ""
-    ranked = sorted(places, key=lambda p: (-places[p], p.lower(), p))
-    more = f" (+{len(ranked) - SHOWN})" if len(ranked) > SHOWN else ""
-    return f"{crate} · {', '.join(ranked[:SHOWN])}{more}"
 
 
 def mentioned(plan: "ModulePlan") -> dict[str, str]:

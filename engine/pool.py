@@ -1,9 +1,7 @@
-"""The backend interface the scheduler talks to: run a task, get its result or
-one of three errors (TaskFailed, WorkerCrashed, asyncio.CancelledError).
-
-Implemented on worker processes of our own, one task at a time each, forked
-by a fork server (fork is deadlock-prone next to threads, and llvmlite
-serialises every call behind one lock so threads would give no parallelism).
+"""The local executor (`executor.Executor`): worker processes of our own,
+one task at a time each, forked by a fork server (fork is deadlock-prone
+next to threads, and llvmlite serialises every call behind one lock so
+threads would give no parallelism).
 Owning each process, rather than sharing an executor's queues, is what keeps
 these promises:
 - A task waits in the engine for an idle worker, so a task cancelled before
@@ -32,13 +30,13 @@ import signal
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from multiprocessing.connection import Connection
 from multiprocessing.reduction import ForkingPickler
 
 from . import llvm_env
 from .errors import WorkerCrashed
+from .executor import TaskResult
 
 # What of a crashed task's standard error its diagnostic carries.
 STDERR_TAIL = 4000
@@ -50,14 +48,6 @@ STALL = 60.0
 DEADLINE = 1800.0
 CHECK_EVERY = 1.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-@dataclass
-class TaskResult:
-    value: object
-    worker: int
-    start: float
-    end: float
 
 
 def _exit_with_engine(engine: Connection) -> None:

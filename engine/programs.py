@@ -9,11 +9,14 @@ import ctypes
 import functools
 import os
 import signal
+import re
 from pathlib import Path
+from typing import Callable
 
 from .events import ProgramFinished
 
 TIMEOUT = 600
+_TEST_RESULT = re.compile(r"^test result: .*$", re.M)
 PR_SET_PDEATHSIG = 1
 # Linux's; elsewhere programs are stopped on every exit but a SIGKILL.
 _prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
@@ -46,18 +49,42 @@ async def stop(proc: asyncio.subprocess.Process) -> None:
 
 
 async def run_program(argv: list[str], cwd: Path, kind: str, generation: int,
-                      env: dict[str, str] | None = None, label: str | None = None) -> ProgramFinished:
-    """Run a program to its end; `label` names it for people (else its argv)."""
+                      env: dict[str, str] | None = None, label: str | None = None,
+                      on_line: Callable[[str], None] | None = None,
+                      timeout: float | None = TIMEOUT) -> ProgramFinished:
+    """Run a program to its end; `label` names it for people (else its argv).
+    `on_line` hears each line of its output as it is written (a program that
+    runs until the next change would show nothing otherwise); no `timeout`
+    lets it run until cancelled."""
     label = label or " ".join(argv)
     try:
         proc = await spawn(*argv, cwd=cwd, env=env, stdin=asyncio.subprocess.DEVNULL,
                            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     except OSError as e:
         return ProgramFinished(generation, kind, label, 127, f"cannot run: {e}")
+    chunks: list[bytes] = []
+
+    async def read() -> None:
+        partial = b""            # the end of the output that is no whole line yet
+        while chunk := await proc.stdout.read(1 << 16):
+            chunks.append(chunk)
+            if on_line is not None:
+                *whole, partial = (partial + chunk).split(b"\n")
+                for line in whole:
+                    on_line(line.decode("utf-8", "replace"))
+        if on_line is not None and partial:
+            on_line(partial.decode("utf-8", "replace"))
+        await proc.wait()
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), TIMEOUT)
+        await asyncio.wait_for(read(), timeout)
     except (asyncio.TimeoutError, asyncio.CancelledError):
         await stop(proc)
         raise
-    return ProgramFinished(generation, kind, label, proc.returncode,
-                           out.decode("utf-8", "replace"))
+    output = b"".join(chunks).decode("utf-8", "replace")
+    return ProgramFinished(generation, kind, label, proc.returncode, output, summary=test_summary(output))
+
+
+def test_summary(output: str) -> str:
+    """libtest's verdict lines (`test result: ok. 30 passed; 0 failed; …`),
+    one per harness or doc-test run in the output; "" if it printed none."""
+    return "\n".join(m.group(0).strip() for m in _TEST_RESULT.finditer(output))

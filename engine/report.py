@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Callable
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
-                     ModuleState, ModuleStatus, ProgramFinished)
+                     ModuleState, ModuleStatus, ProgramFinished, ProgramOutput)
 from .names import demangle_text
 from .wording import plural
 
@@ -74,11 +74,16 @@ class Printer:
             return f"  linked {ev.output} while cargo ran"
         if isinstance(ev, LinkFinished) and not ev.skipped:
             return f"  linked {ev.output} in {ev.seconds:.2f}s"
+        if isinstance(ev, ProgramOutput):
+            return ev.line
         if isinstance(ev, ProgramFinished):
             verdict = self._c("32", "ok") if ev.passed else self._c("31", f"FAILED (exit {ev.exit_code})")
             if ev.kind == "test":
-                return f"test {Path(ev.program).name}: {verdict}" + ("" if ev.passed else "\n" + ev.output.rstrip())
-            return f"run {ev.program}: {verdict}\n" + ev.output.rstrip()
+                # libtest's own counts under the verdict; a failure's whole output
+                # (which holds them) instead.
+                said = ev.output.rstrip() if not ev.passed else "\n".join(f"  {s}" for s in ev.summary.splitlines())
+                return f"test {Path(ev.program).name}: {verdict}" + (f"\n{said}" if said else "")
+            return f"run {ev.program}: {verdict}"       # its output came line by line, as it ran
         if isinstance(ev, BuildFinished):
             counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n)
             status = self._c("32", "ok") if ev.ok else self._c("31", "FAILED")

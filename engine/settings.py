@@ -14,6 +14,7 @@ import tomllib
 from pathlib import Path
 
 from . import utf8
+from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 
 _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -94,6 +95,12 @@ class Settings:
                 or value < low:
             raise self._wrong(self.where + key, f"a number of at least {low:g}", value, numeric=True)
         return float(value)
+
+    def cache_limits(self, prefix: str = "") -> dict:
+        """The cache's size and age limits (`<prefix>max_size_mb`,
+        `<prefix>max_age_days`), as a `Project`'s fields."""
+        return {"cache_max_bytes": self.integer(f"{prefix}max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
+                "cache_max_age": self.number(f"{prefix}max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400}
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.values.get(key, default)

@@ -16,41 +16,37 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import os
-import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import watchfiles
 
-from .events import (FINAL_STATES, BuildFinished, BuildStarted, Diagnostic, Event, ModuleState, ModuleStatus,
-                     REBUILD, Paused, Resumed)
+from . import files, inspect, names
+from .build import Memory
+from .clean import clean
+from .events import REBUILD, BuildFinished, Event, Paused, ProgramOutput, Resumed
+from .frontends import kind
 from .lock import WorkspaceLock
 from .pool import TaskPool
 from .programs import run_program
-from . import files, inspect, names, rust_source
-from .build import Memory
-from .clean import clean
+from .project import BUILD_DIR, WatchRules
+from .reporter import Reporter
 from .scheduler import run_build
-from .workspace import BUILD_DIR, MANIFEST, SUFFIXES, require_workspace
 
 DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
-RELEVANT = set(SUFFIXES) | {".rs", ".toml", ".lock"}
-# cargo writes the lock file itself as it resolves (a new workspace, an edited
-# dependency). That write must not cancel the build running that cargo, which
-# would start again from nothing; it is built after, like any change.
-WRITTEN_BY_CARGO = {"Cargo.lock"}
 
 
 class WorkspaceFilter(watchfiles.DefaultFilter):
-    """Sources and manifests only; never our build dir, Cargo's target/,
-    editor temporaries or anything `.gitignore` names."""
+    """The front end's inputs only (its `WatchRules`); never what its tools
+    write, editor temporaries or anything `.gitignore` names."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, rules: WatchRules):
         self.root = root.resolve()
-        super().__init__(ignore_dirs=(*self.ignore_dirs, BUILD_DIR, "target"))
+        self.rules = rules
+        super().__init__(ignore_dirs=(*self.ignore_dirs, *rules.ignore_dirs))
         self.patterns = self._gitignore()
         # Directories seen so far: a directory renamed, swapped or replaced
         # is reported by its own path alone (its files may never be), and a
@@ -74,7 +70,7 @@ class WorkspaceFilter(watchfiles.DefaultFilter):
         if p.name == ".gitignore":
             self.patterns = self._gitignore()
             return False
-        if p.suffix not in RELEVANT and p.name != MANIFEST and not self.is_dir(path):
+        if p.suffix not in self.rules.suffixes and not self.is_dir(path):
             return False
         try:
             rel = p.resolve().relative_to(self.root)
@@ -105,10 +101,19 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
 
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
-                 tests: bool = False, wait: bool = False):
+                 tests: bool = False, wait: bool = False, options=None,
+                 run: list[str] | None = None, test_args: Sequence[str] = ()):
+        """`tests`: build the test harnesses (`cargo test --no-run`) and, when
+        watching, run them with `test_args` after each good build; `run`: the
+        program watch mode runs after each good build, instead of the
+        manifest's; `options`: the front end's (Cargo: its selection flags,
+        frontends/cargo/select.py)."""
         self.root = Path(root).resolve()
         self.tests = tests
-        require_workspace(self.root)
+        self.options = options
+        self.run_argv = run
+        self.test_args = list(test_args)
+        front_end = kind(self.root)
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
         self.on_change = on_change
@@ -124,7 +129,7 @@ class Session:
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
         self._program: asyncio.Task | None = None
-        self._filter = WorkspaceFilter(self.root)
+        self._filter = WorkspaceFilter(self.root, front_end.WATCH)
         # Content digests of the watched files as the last build started: a
         # save that leaves every triggering file as it was is a no-op.
         self.contents: dict[str, str | None] = {}
@@ -134,6 +139,8 @@ class Session:
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
         self._requested = True
+        if self._program is not None:          # as a change does: the rebuild's program replaces it
+            self._program.cancel()
         self._wake.set()
 
     def pause(self) -> None:
@@ -185,9 +192,7 @@ class Session:
         try:
             if chosen:
                 path = build.ws.source_of(module, [chosen])
-                line = rust_source.line_of(path, names.short(names.demangle(chosen), 1)) \
-                    if path.suffix == ".rs" else None
-                return path, line
+                return path, build.ws.line_of(path, chosen)
         except LookupError:       # another crate's generic: the module's file will do
             pass
         return build.ws.source_of(module, functions), None
@@ -210,6 +215,11 @@ class Session:
     async def imported_body(self, module: str, function: str) -> str:
         return await inspect.imported_body(self.last_build, module, function)
 
+    async def test(self) -> bool:
+        """Run the last good build's test programs (`tests` builds them) with
+        the session's test arguments; True if all passed."""
+        return await self.last_build.ws.run_tests(self.sink, self.generation, self.test_args)
+
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:
         async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
@@ -219,49 +229,64 @@ class Session:
             if self._build is not None and not self._build.done():
                 self._racy = True        # the running build may have read either version
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
-                    and not self.paused and not paths <= WRITTEN_BY_CARGO:
+                    and not self.paused and not paths <= self._filter.rules.written_by_tool:
                 self._build.cancel()
             if self._program is not None and not self._program.done() and not self.paused:
                 self._program.cancel()
             self._wake.set()
 
     async def _run_program(self) -> None:
-        """Watch mode runs the manifest's `run` command after each good build;
-        a change while it runs stops it (like a build), so a long-running
-        program never holds up the next build."""
-        run = self.last_build.ws.run if self.last_build is not None else None
-        if not (run and self.last is not None and self.last.ok and self.last.generation == self.generation):
+        """Watch mode runs the program (`thinwatch run`'s, else the manifest's
+        `run` command), or the tests, after each good build; a change while
+        it runs stops it (like a build), so a long-running program never
+        holds up the next build."""
+        if not (self.last_build is not None and self.last is not None and self.last.ok
+                and self.last.generation == self.generation):
             return
-        self._program = asyncio.create_task(run_program(run, self.root, "run", self.generation))
+        run = self.run_argv or self.last_build.ws.run
+        if self.tests:
+            work, what = self.test(), "the tests"
+        elif run:
+            work, what = self._run(run), " ".join(run)
+        else:
+            return
+        self._program = asyncio.create_task(work)
         try:
-            self.sink(await self._program)
+            await self._program
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise
         except Exception as e:       # never lets the program take the watch loop down
-            self.sink(Diagnostic(self.generation, "error", f"running {' '.join(run)}: {e!r}"))
+            Reporter(self.sink, self.generation).diagnostic("error", f"running {what}: {e!r}")
 
-    async def build_once(self, trigger: list[str]) -> None:
+    async def _run(self, run: list[str]) -> None:
+        """Run the program until it ends or the next change, its output
+        shown line by line as it comes."""
+        gen, label = self.generation, " ".join(run)
+        self.sink(await run_program(run, self.root, "run", gen, timeout=None,
+                                    on_line=lambda line: self.sink(ProgramOutput(gen, "run", label, line))))
+
+    async def build_once(self, trigger: list[str], unchanged: bool = False) -> None:
+        """Build once; `unchanged`: every input is as the last build left it."""
         self.generation += 1
-        gen = self.generation
-        started = time.monotonic()
+        report = Reporter(self.sink, self.generation)
         building = []
         self._racy = False
-        self._build = asyncio.create_task(run_build(self.root, self.pool, self.sink, gen, trigger,
-                                                 tests=self.tests, on_build=building.append,
-                                                 memory=self.memory))
+        self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
+                                                 tests=self.tests, on_build=building.append, memory=self.memory,
+                                                 unchanged=self.last_build if unchanged else None,
+                                                 options=self.options))
         try:
             self.last = await self._build
-            self.last_build = building[0] if building else None
+            if not unchanged:
+                self.last_build = building[0] if building else None
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():     # we are being stopped, not superseded
                 raise
-            self.sink(BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None,
-                                    superseded=True))
+            report.superseded()
         except Exception as e:       # a bug of ours: report it as this build's failure, keep watching
-            self.sink(Diagnostic(gen, "error", f"internal error: {e!r}"))
-            self.last = BuildFinished(gen, False, {}, round(time.monotonic() - started, 4), {}, 0, None)
-            self.sink(self.last)
+            report.diagnostic("error", f"internal error: {e!r}")
+            self.last = report.finished(False, counted=False)
 
     async def _contents_unchanged(self, trigger: list[str]) -> bool:
         """Record the triggering files' contents; True if none differs from
@@ -276,20 +301,6 @@ class Session:
                 and all(p in self.contents and self.contents[p] == d for p, d in current.items()))
         self.contents.update(current)
         return same
-
-    def _nothing_changed(self, trigger: list[str]) -> None:
-        """A build that finds every input as the last one left it."""
-        self.generation += 1
-        self.sink(BuildStarted(self.generation, trigger, str(self.root)))
-        ws = self.last_build.ws
-        modules = sorted((em.source.id, em) for em, _, _ in self.last_build.inputs.values())
-        for mid, em in modules:
-            self.sink(ModuleState(self.generation, mid, em.source.crate, ModuleStatus.REUSED,
-                                  why=["contents unchanged"], label=ws.label(mid, em.summary.functions)))
-        counts = {s.value: 0 for s in FINAL_STATES} | {ModuleStatus.REUSED.value: len(modules)}
-        self.last = BuildFinished(self.generation, True, counts, 0.0, {}, 0, self.last.output,
-                                  outputs=self.last.outputs)
-        self.sink(self.last)
 
     async def run(self) -> BuildFinished | None:
         watcher = asyncio.create_task(self._watch())
@@ -307,9 +318,9 @@ class Session:
                 trigger, self._pending = sorted(self._pending), set()
                 requested, self._requested = self._requested, False
                 if await self._contents_unchanged(trigger) and not requested:
-                    self._nothing_changed(trigger)
-                    continue
-                await self.build_once(trigger + [REBUILD] if requested else trigger)
+                    await self.build_once(trigger, unchanged=True)
+                else:
+                    await self.build_once(trigger + [REBUILD] if requested else trigger)
                 await self._run_program()
         finally:
             self._stop.set()                 # lets watchfiles' thread return promptly

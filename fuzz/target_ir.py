@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from bench.generate import IRSpec, generate_ir
-from engine.workspace import load
+from engine.frontends.ir import load
 
 from . import ir_edits
 from .helpers import IGNORE, SAMPLE_IR, build, outputs

@@ -15,6 +15,7 @@ import pytest
 
 from engine.events import BuildFinished, Diagnostic, Event, ModuleState
 from engine.pool import TaskPool
+from engine.reporter import Reporter
 from engine.scheduler import run_build
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,7 +57,7 @@ def pool():
 
 def build(ws: Path, pool: TaskPool) -> Outcome:
     out = Outcome()
-    asyncio.run(run_build(ws, pool, out.events.append, 1))
+    asyncio.run(run_build(ws, pool, Reporter(out.events.append, 1)))
     return out
 
 

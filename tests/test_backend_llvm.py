@@ -15,7 +15,8 @@ import orjson
 import pytest
 
 from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
-from engine import llvm_env, native_llvm, workspace
+from engine import llvm_env, native_llvm
+from engine.frontends import ir as workspace
 
 
 def use_llvm(ws: Path, value: str) -> None:

@@ -149,4 +149,5 @@ def test_library_crate_types_thinwatch_cannot_build_are_refused(tmp_path):
 
 def test_test_needs_a_cargo_workspace(ir_ws):
     res = thinwatch("test", "--no-tui", str(ir_ws))
-    assert res.returncode == 2 and "not a Cargo workspace" in res.stdout
+    # Refused before anything is built (it says so on stderr, as every usage error)
+    assert res.returncode == 2 and "not a Cargo workspace" in res.stderr

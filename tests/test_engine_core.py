@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 from pathlib import Path
@@ -9,12 +10,14 @@ from pathlib import Path
 import llvmlite.binding as llvm
 import orjson
 
-from conftest import (build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
+from conftest import (Outcome, build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from engine import llvm_env
-from engine.build import EMIT_FORMAT
+from engine.build import EMIT_FORMAT, Memory
 from engine.cache import Cache
 from engine.events import LinkFinished
 from engine.fragment import Fragment
+from engine.reporter import Reporter
+from engine.scheduler import run_build
 
 EXPECTED = """sum = 25
 pipeline = 54
@@ -283,3 +286,29 @@ def test_unknown_target_fails_before_any_module(ir_ws):
     assert res.returncode == 2
     assert any(e["reason"] == "diagnostic" and "unknown target 'bogus-none-nothing'" in e["message"] for e in events)
     assert not any(e["reason"] == "module-state" for e in events)
+
+
+def test_a_reverted_edit_says_which_build_its_reused_objects_come_from(ir_ws, pool):
+    """After an edit and its revert every object is an older build's again:
+    the modules say so, rather than an empty why."""
+    memory = Memory()
+
+    def build_with_memory(generation: int) -> Outcome:
+        out = Outcome()
+        asyncio.run(run_build(ir_ws, pool, Reporter(out.events.append, generation), memory=memory))
+        return out
+
+    build_with_memory(1)
+    source = ir_ws / "core/geom.ll"
+    original = source.read_text()
+    edit(source, "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    assert build_with_memory(2).only("rebuilt") == {"core::geom"}
+    source.write_text(original)
+    third = build_with_memory(3)
+    assert third.only("reused") == set(third.states)
+    assert third.final("core::geom").why == ["key equals build 1's"]
+    assert third.final("app::shapes").why == ["key equals build 1's"]
+    assert third.final("core::stats").why == []          # its object was the last build's too
+    # A new process knows no build numbers, but still says so.
+    source.write_text(original.replace("%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay"))
+    assert build(ir_ws, pool).final("core::geom").why == ["key equals an earlier build's"]

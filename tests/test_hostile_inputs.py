@@ -12,7 +12,7 @@ import pytest
 
 from conftest import build, run_exe, thinwatch
 from engine.errors import ConfigError
-from engine.scheduler import open_project
+from engine.frontends import open_project
 from test_engine_core import reference_build
 
 PRINT_VALUE = r"""declare i32 @printf(ptr, ...)

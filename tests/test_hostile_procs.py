@@ -20,6 +20,7 @@ import pytest
 from conftest import IGNORE, ROOT, SAMPLE_IR, Outcome
 from engine.errors import WorkerCrashed
 from engine.pool import TaskPool
+from engine.reporter import Reporter
 from engine.scheduler import run_build
 from test_reliability import CRASH_MODULE
 from test_watch import Watcher, _alive, _descendants
@@ -141,7 +142,7 @@ def _stress(tmp_path: Path, builds: int) -> None:
 
     async def one() -> Outcome:
         out = Outcome()
-        await asyncio.wait_for(run_build(ws, pool, out.events.append, 1), 60)
+        await asyncio.wait_for(run_build(ws, pool, Reporter(out.events.append, 1)), 60)
         return out
 
     try:

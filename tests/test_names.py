@@ -1,5 +1,6 @@
 """Names people read (engine/names.py): demangling of Rust (legacy and v0)
-and C++ symbols, codegen-unit labels, search, and the why texts using them.
+and C++ symbols, search, the why texts using them, and Rust codegen units'
+labels (engine/frontends/cargo/rust_source.py).
 The symbols are real ones, from rustc 1.95 and g++."""
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine import keys, names, rust_source
+from engine import keys, names
+from engine.frontends.cargo import rust_source
 
 NORM = "_ZN8geometry4norm17h43cf930d29b75cf0E"
 NORMALIZE = "_ZN8geometry9normalize17h0123456789abcdefE"
@@ -50,16 +52,16 @@ def test_demangle_text_demangles_the_symbols_a_linker_quotes():
 def test_label_names_the_module_paths_a_unit_holds():
     # Most functions first; root functions by name, a type's by the type.
     held = [AREA, PERIMETER, NORM, POINT_NEW, VEC_DEBUG]
-    assert names.label("geometry", held) == "geometry · polygon, norm (+1)"
-    assert names.label("geometry", [AREA]) == "geometry · polygon"
+    assert rust_source.label("geometry", held) == "geometry · polygon, norm (+1)"
+    assert rust_source.label("geometry", [AREA]) == "geometry · polygon"
 
 
 def test_label_of_a_unit_of_other_crates_generics_names_them():
-    assert names.label("stats", [DEALLOCATE, VEC_DEBUG]) == "stats · fmt, RawVecInner::deallocate"
+    assert rust_source.label("stats", [DEALLOCATE, VEC_DEBUG]) == "stats · fmt, RawVecInner::deallocate"
 
 
 def test_label_of_a_unit_without_functions_is_empty():
-    assert names.label("stats", []) == ""
+    assert rust_source.label("stats", []) == ""
 
 
 def test_pick_prefers_a_whole_name():

@@ -15,9 +15,9 @@ import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
-from engine import linkshim
-from engine.cargo_config import user_config
-from engine.cfg_expr import matches
+from engine.frontends.cargo import linkshim
+from engine.frontends.cargo.config import user_config
+from engine.frontends.cargo.cfg_expr import matches
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 

@@ -19,9 +19,9 @@ from conftest import ROOT, clean_outputs, edit, outputs, run_exe
 
 
 class Watcher:
-    def __init__(self, ws: Path, *extra: str):
+    def __init__(self, ws: Path, *extra: str, command: str = "watch", after: tuple[str, ...] = ()):
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli", "watch", "--json", "-j", "2", *extra, str(ws)],
+            [sys.executable, "-m", "engine.cli", command, "--json", "-j", "2", *extra, str(ws), *after],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.events: queue.Queue = queue.Queue()
         self.seen: list[dict] = []
@@ -73,8 +73,8 @@ class Watcher:
 def watcher():
     made = []
 
-    def start(ws: Path, *extra: str) -> Watcher:
-        made.append(Watcher(ws, *extra))
+    def start(ws: Path, *extra: str, **kw) -> Watcher:
+        made.append(Watcher(ws, *extra, **kw))
         return made[-1]
     yield start
     for w in made:

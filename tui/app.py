@@ -30,6 +30,7 @@ from .screens.help import HelpScreen
 from .screens.inspector import InspectorScreen
 from .widgets.log_panel import LogPanel
 from .widgets.module_table import SORTS, ModuleTable
+from .widgets.output_panel import OutputPanel
 from .widgets.status import StatusBar
 from .widgets.timeline import Timeline
 
@@ -40,20 +41,22 @@ MAIN_ONLY = {"search", "clear_search", "changed_only", "sort", "clean"}   # act 
 class ThinwatchApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "thinwatch"
+    # In the order the footer shows them, the ones a newcomer needs first:
+    # at 80 columns the footer cuts the rest.
     BINDINGS = [
+        Binding("question_mark", "help", "help", key_display="?"),
         Binding("q", "quit", "quit"),
         # As in every watcher (and as the README says): Textual's default only
         # shows a toast on Ctrl-C.
         Binding("ctrl+c", "quit", "quit", show=False, priority=True),
         Binding("r", "rebuild", "rebuild"),
-        Binding("p", "pause", "pause/resume"),
+        Binding("p", "pause", "pause"),
         Binding("slash", "search", "search", key_display="/"),
         Binding("f", "changed_only", "changed only"),
         Binding("s", "sort", "sort"),
         Binding("e", "edit", "edit"),
-        Binding("c", "clean", "clean cache"),
+        Binding("c", "clean", "clean"),
         Binding("escape", "clear_search", "clear search", show=False),
-        Binding("question_mark", "help", "help", key_display="?"),
     ]
     model_version = var(0)       # the model's version, once the views show it (screens watch it)
 
@@ -77,9 +80,10 @@ class ThinwatchApp(App[int]):
         yield ModuleTable(id="modules")
         with Horizontal(id="bottom"):
             yield LogPanel(id="log")
+            yield OutputPanel(id="output")
             yield Timeline(self.model, id="timeline")
         yield Input(placeholder="search modules (enter: keep, esc: clear)", id="search")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # ctrl+p still opens it
 
     def check_action(self, action: str, parameters: tuple) -> bool | None:
         """The table's keys do nothing (and leave the footer) over another screen."""
@@ -93,8 +97,9 @@ class ThinwatchApp(App[int]):
 
     def on_mount(self) -> None:
         self.query_one("#search").display = False
+        self.query_one("#output").display = False      # until a program has run
         self.query_one("#log").border_title = "log"
-        self.query_one("#timeline").border_title = "timeline (per worker)"
+        self.query_one("#timeline").border_title = "timeline"     # short: a longer title is cut at 80 columns
         self.table.focus()
         self.set_interval(FLUSH, self.flush)
         if self.start_engine:
@@ -137,6 +142,7 @@ class ThinwatchApp(App[int]):
         with self.batch_update():
             self.table.sync(self.model, dirty)
             self.query_one(LogPanel).sync(self.model)
+            self.query_one(OutputPanel).sync(self.model)
             self.query_one(StatusBar).refresh()
             self.query_one(Timeline).refresh()
         self.table.border_title = self.table_title()

@@ -31,9 +31,11 @@ WHY = {ModuleStatus.REUSED: "backend key unchanged: the cached object was used",
 class Task:
     module: str
     phase: str
-    worker: int
+    lane: int             # the worker's place in order of first appearance (0, 1, …)
+    worker: str           # its name on screen: "1", "2", … or a host
     start: float
     seconds: float
+    early: bool = False   # a backend job started while cargo still ran
 
 
 @dataclass
@@ -79,7 +81,7 @@ class ModuleRow:
 
 @dataclass
 class LogLine:
-    style: str          # "build" | "ok" | "error" | "warning" | "link" | "superseded"
+    style: str          # "build" | "ok" | "error" | "warning" | "link" | "superseded" | "program"
     text: str
 
 
@@ -91,11 +93,22 @@ class Model:
         self.paused = False
         self.rows: dict[str, ModuleRow] = {}
         self.tasks: list[Task] = []                 # this (or the last) build's tasks
+        # A worker's PID means nothing to a reader and changes when the pool
+        # restarts: workers are numbered as they first appear (a host, when
+        # the event names one, is its own name).
+        self.workers: dict[int | str, tuple[int, str]] = {}     # PID or host -> (lane, name)
         self.last: BuildFinished | None = None      # last build that ran to its end
+        self.last_ok: int | None = None             # generation of the last good one
         self.backend_llvm = ""                      # logged once, and again when it changes
         self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.log_total = 0                          # lines ever logged (for incremental panels)
+        # The output of the programs a build ran (its tests, the `run`
+        # command), kept apart from the log: a chatty program pushed the
+        # build and link lines out of view. Only the latest build's.
+        self.output: deque[LogLine] = deque(maxlen=LOG_LINES)
+        self.output_generation = 0
+        self.output_version = 0                     # bumped whenever `output` changes
         self.version = 0                            # bumped on every applied batch
 
     # -- derived -------------------------------------------------------------
@@ -110,9 +123,18 @@ class Model:
         return "watching"
 
     def counts(self) -> dict[str, int]:
+        """Modules per state in the build the counts line is about. While one
+        runs: its modules in progress and those it has finished (a row still
+        in an earlier build's final state is not counted as this one's).
+        Then: the last finished build's counts, as the engine made them; the
+        rows may still hold older states (a build that failed in cargo
+        touches none)."""
+        if not self.building and self.last is not None:
+            return {ModuleStatus(s): n for s, n in self.last.counts.items() if n}
         out: dict[str, int] = {}
         for row in self.rows.values():
-            out[row.state] = out.get(row.state, 0) + 1
+            if not row.state.final or (row.history and row.history[-1][0] == self.generation):
+                out[row.state] = out.get(row.state, 0) + 1
         return out
 
     def saved_seconds(self) -> float:
@@ -146,7 +168,8 @@ class Model:
             self._module(ev, dirty)
         elif isinstance(ev, TaskFinished):
             row = self.rows.get(ev.module)
-            self.tasks.append(Task(ev.module, ev.phase, ev.worker, ev.start, ev.seconds))
+            lane, name = self._worker(ev.worker)
+            self.tasks.append(Task(ev.module, ev.phase, lane, name, ev.start, ev.seconds, ev.early))
             if row is not None:
                 if ev.phase == "emit":
                     row.emit_s = ev.seconds
@@ -159,12 +182,15 @@ class Model:
             self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
                       "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
         elif isinstance(ev, ProgramFinished):
-            style = "build" if ev.passed else "error"
-            self._log(style, f"{ev.kind} {ev.program}: exit {ev.exit_code}")
-            for line in ev.output.splitlines()[-LOG_LINES // 2:]:
-                self._log("program", "  " + line)
+            self._program(ev)
         elif isinstance(ev, BuildFinished):
             self._finish(ev)
+
+    def _worker(self, worker: int | str) -> tuple[int, str]:
+        if worker not in self.workers:
+            n = len(self.workers)
+            self.workers[worker] = (n, worker if isinstance(worker, str) else str(n + 1))
+        return self.workers[worker]
 
     def _start(self, ev: Event, dirty: set[str]) -> None:
         self.generation = ev.generation
@@ -198,6 +224,18 @@ class Model:
             row.last_final = ev.state
         dirty.add(ev.module)
 
+    def _program(self, ev: ProgramFinished) -> None:
+        lines = ev.output.splitlines()
+        said = f"{ev.kind} {ev.program}: exit {ev.exit_code}"
+        style = "build" if ev.passed else "error"
+        self._log(style, said + (f" ({plural(len(lines), 'line')} of output)" if lines else ""))
+        if ev.generation != self.output_generation:
+            self.output.clear()
+            self.output_generation = ev.generation
+        self.output.append(LogLine(style, said))
+        self.output.extend(LogLine("program", line) for line in lines)
+        self.output_version += 1
+
     def _finish(self, ev: BuildFinished) -> None:
         self.building = False
         self.finished_generation = ev.generation
@@ -205,6 +243,8 @@ class Model:
             self._log("superseded", f"build {ev.generation} superseded after {ev.seconds:.2f}s")
             return
         self.last = ev
+        if ev.ok:
+            self.last_ok = ev.generation
         if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
             self.backend_llvm = ev.backend_llvm
             self._log("link", f"backends compiled by {ev.backend_llvm}")

@@ -5,7 +5,7 @@ and model tests. Pids and times are made up and constant."""
 from __future__ import annotations
 
 from engine.events import (BuildFinished, BuildStarted, Diagnostic, LinkFinished, ModuleState,
-                           ModuleStatus, TaskFinished)
+                           ModuleStatus, ProgramFinished, TaskFinished)
 
 WS = "/ws/sample"
 MODULES = ["app::main", "app::pipeline", "app::shapes", "core::counter", "core::geom", "core::math",
@@ -79,3 +79,26 @@ def two_builds() -> list:
                LinkFinished(2, f"{WS}/.thinwatch/out/sample", False, 0.029),
                BuildFinished(2, True, {"rebuilt": 1, "reimported": 2, "reused": 6}, 0.233,
                              {"emit": 0.05, "backend": 0.15}, 3, f"{WS}/.thinwatch/out/sample")])
+
+
+def failed_emission(gen: int = 3) -> list:
+    """A build in which core::geom fails to emit; every other module is reused."""
+    msg = "expected instruction opcode"
+    return ([BuildStarted(gen, ["core/geom.ll"], WS)]
+            + [ModuleState(gen, m, crate(m), ModuleStatus.PENDING) for m in MODULES]
+            + [Diagnostic(gen, "error", msg, module="core::geom", file="core/geom.ll", line=9, col=3),
+               ModuleState(gen, "core::geom", "core", ModuleStatus.FAILED, why=[msg])]
+            + [final(gen, m, "reused", []) for m in MODULES if m != "core::geom"]
+            + [BuildFinished(gen, False, {"failed": 1, "reused": len(MODULES) - 1}, 0.120, {}, 0, None)])
+
+
+def failed_before_modules(gen: int = 3) -> list:
+    """A build that fails before any module is touched (as when cargo fails)."""
+    return [BuildStarted(gen, ["core/geom.ll"], WS),
+            Diagnostic(gen, "error", "could not compile `core`", file="core/geom.ll", line=9),
+            BuildFinished(gen, False, {}, 0.050, {}, 0, None)]
+
+
+def chatty_run(gen: int = 2, lines: int = 5000) -> ProgramFinished:
+    """The manifest's `run` command printing `lines` lines after build `gen`."""
+    return ProgramFinished(gen, "run", "sample", 0, "".join(f"step {i}: ok\n" for i in range(lines)))

@@ -1,11 +1,12 @@
-"""The status bar and the timeline count in words: one module, one backend
-job, one task on one worker (not `1 modules`, `1 backend jobs`)."""
+"""Wording: the status bar and the timeline count in words (one module, one
+backend job, one task on one worker), and the help says what `c` deletes."""
 
 from __future__ import annotations
 
 import asyncio
 
 from engine.events import BuildFinished, BuildStarted, ModuleState, ModuleStatus, TaskFinished
+from tuihelp import visible_text
 from tui.app import ThinwatchApp
 from tui.widgets.status import StatusBar
 from tui.widgets.timeline import render_lanes
@@ -25,5 +26,21 @@ async def _single_module():
         app.flush()
         await pilot.pause()
         status = app.query_one(StatusBar).render().plain
-        assert "(1 backend job)" in status and " 1 module " in status
+        assert "· 1 backend job ·" in status and " 1 module " in status
         assert "1 task on 1 worker" in render_lanes(app.model.tasks, 60, {}).plain
+
+
+def test_the_help_says_what_c_deletes():
+    """`c` is `thinwatch clean`: the cache, and the objects, units, links and
+    state beside it. The help said "clean the cache"."""
+    asyncio.run(_help_on_c())
+
+
+async def _help_on_c():
+    app = ThinwatchApp("/ws/one", start=False)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await pilot.press("question_mark")
+        await pilot.pause()
+        help_text = " ".join(" ".join(visible_text(s).split()) for s in app.screen.query("#help Static"))
+        assert "clean the cache" not in help_text
+        assert "delete the cache and the build state, as `thinwatch clean` does" in help_text

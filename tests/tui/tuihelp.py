@@ -29,3 +29,15 @@ async def settle(pilot: Pilot, seconds: float) -> None:
     while time.monotonic() < end:
         await pilot.pause(0.05)
     await asyncio.sleep(0)
+
+
+async def show(pilot: Pilot, events) -> None:
+    """Fold `events` into the app's model and let the views draw them."""
+    pilot.app.feed(events)
+    pilot.app.flush()
+    await pilot.pause()
+
+
+def visible_text(widget) -> str:
+    """What `widget` shows on screen now, line by line."""
+    return "\n".join("".join(seg.text for seg in widget.render_line(y)) for y in range(widget.size.height))

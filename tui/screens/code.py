@@ -16,8 +16,9 @@ from engine.session_api import plural
 
 
 class CodeScreen(Screen):
-    # priority: the TextArea would otherwise take escape for itself
-    BINDINGS = [Binding("escape,q", "app.pop_screen", "back", priority=True)]
+    # priority: the TextArea would otherwise take escape for itself. `q`
+    # is left to the app: it quits, as on every screen.
+    BINDINGS = [Binding("escape", "app.pop_screen", "back", priority=True)]
 
     def __init__(self, title: str, produce: Callable[[], Awaitable[str]]):
         super().__init__()
@@ -27,7 +28,7 @@ class CodeScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Static(f"[b]{self.heading}[/b]  (loading…)", id="code-title")
         yield TextArea("", read_only=True, show_line_numbers=True, id="code")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # as on the main screen: room at 80 columns
 
     def on_mount(self) -> None:
         self.load()

@@ -10,7 +10,10 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no")]
+    # A modal screen keeps the app's keys from reaching the app: `q` quits
+    # here too, as on every screen.
+    BINDINGS = [Binding("y", "answer(True)", "yes"), Binding("n,escape", "answer(False)", "no"),
+                Binding("q", "app.quit", "quit")]
 
     def __init__(self, question: str):
         super().__init__()

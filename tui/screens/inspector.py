@@ -42,13 +42,16 @@ class InspectorScreen(Screen):
             yield Static(id="ins-exports")
             yield Static(id="ins-symbols")
             yield Static(id="ins-history")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)   # as on the main screen: room at 80 columns
 
     def on_mount(self) -> None:
         table = self.query_one("#ins-imports", DataTable)
         table.add_columns("function", "from module", "hash")
         # The app bumps `model_version` after folding each batch of events.
         self.watch(self.app, "model_version", lambda _: self.show())
+        # The import list, not the scrolling page around it: arrows move
+        # its cursor and `b` shows the import under it, without a Tab first.
+        (table if table.display else self.query_one("#inspector")).focus()
 
     def action_optimized_ir(self) -> None:
         self.post_message(ShowOptimizedIR(self.module))

@@ -1,30 +1,35 @@
-"""The log: build lines, diagnostics (file:line), link results and the output
-of the built program when the manifest has a `run` command."""
+"""The log: build lines, diagnostics (file:line), link results, and one line
+per program a build ran (its output goes to the output pane)."""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.widgets import RichLog
-
 from ..model import Model
+from .model_log import ModelLog
 
-STYLES = ("build", "ok", "error", "warning", "link", "superseded", "program")
+STYLES = ("build", "ok", "error", "warning", "link", "superseded")
 
 
-class LogPanel(RichLog):
+class LogPanel(ModelLog):
     """Appends only the lines it has not shown yet (the model keeps a count)."""
 
+    PREFIX = "log-panel"
     COMPONENT_CLASSES = {f"log-panel--{s}" for s in STYLES}
 
     def __init__(self, **kw):
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=2000, **kw)
+        super().__init__(**kw)
         self.seen = 0
 
+    def source(self, model: Model):
+        return model.log
+
+    def rewrite(self) -> None:
+        super().rewrite()
+        self.seen = self.model.log_total        # every line is shown now
+
     def sync(self, model: Model) -> None:
+        self.model = model
         new = model.log_total - self.seen
         if new <= 0:
             return
-        lines = list(model.log)[-min(new, len(model.log)):]
-        for line in lines:
-            self.write(Text(line.text, style=self.get_component_rich_style(f"log-panel--{line.style}")))
+        self.put(list(model.log)[-min(new, len(model.log)):])
         self.seen = model.log_total

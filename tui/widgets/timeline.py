@@ -1,4 +1,6 @@
-"""Which task ran when, per worker process, in the current (or last) build."""
+"""Which task ran when, one row per worker, in the current (or last) build.
+Rows are named by worker number (or host), never by PID; a backend job that
+started early, while cargo still ran, is drawn apart from the others."""
 
 from __future__ import annotations
 
@@ -9,24 +11,32 @@ from engine.session_api import plural
 
 from ..model import Model, Task
 
-LABEL = 9       # "  12345 │"
+GLYPHS = {"emit": "▒", "backend": "█", "early": "▓"}
+LEGEND = {"emit": "emit", "backend": "backend", "early": "early backend"}
 
 
-def lanes(tasks: list[Task]) -> dict[int, list[Task]]:
-    out: dict[int, list[Task]] = {}
-    for t in sorted(tasks, key=lambda t: t.start):
+def kind(t: Task) -> str:
+    return "early" if t.early else t.phase
+
+
+def lanes(tasks: list[Task]) -> dict[str, list[Task]]:
+    """Tasks per worker name, workers in the order they first appeared."""
+    out: dict[str, list[Task]] = {}
+    for t in sorted(tasks, key=lambda t: (t.lane, t.start)):
         out.setdefault(t.worker, []).append(t)
-    return dict(sorted(out.items()))
+    return out
 
 
 def render_lanes(tasks: list[Task], width: int, styles: dict[str, str]) -> Text:
-    text = Text()
     if not tasks:
         return Text("no tasks ran in this build", style=styles.get("dim", ""))
+    rows = lanes(tasks)
+    label = max(len(name) for name in rows)
     t0 = min(t.start for t in tasks)
     span = max(t.start + t.seconds for t in tasks) - t0 or 1e-9
-    bar = max(10, width - LABEL - 1)
-    for worker, ts in lanes(tasks).items():
+    bar = max(10, width - label - 2)
+    text = Text()
+    for worker, ts in rows.items():
         owner: list[Task | None] = [None] * bar
         wide: set[int] = set()            # tasks wide enough to show where they start
         for t in ts:
@@ -36,7 +46,7 @@ def render_lanes(tasks: list[Task], width: int, styles: dict[str, str]) -> Text:
                 wide.add(id(t))
             for i in range(a, min(b, bar)):
                 owner[i] = t
-        line = Text(f"{worker:>7} │")
+        line = Text(f"{worker:>{label}} │")
         prev = None
         for i, t in enumerate(owner):
             if t is None:
@@ -44,23 +54,25 @@ def render_lanes(tasks: list[Task], width: int, styles: dict[str, str]) -> Text:
                 prev = None
                 continue
             start = t is not prev and id(t) in wide
-            ch = "▏" if start and i else ("█" if t.phase == "backend" else "▒")
-            line.append(ch, style=styles.get(t.phase, ""))
+            line.append("▏" if start and i else GLYPHS[kind(t)], style=styles.get(kind(t), ""))
             prev = t
         text.append_text(line)
         text.append("\n")
-    text.append(f"{'':>7} └ {span:.2f}s  ▒ emit  █ backend  {plural(len(tasks), 'task')} on {plural(len(lanes(tasks)), 'worker')}",
-                 style=styles.get("dim", ""))
+    shown = [k for k in GLYPHS if any(kind(t) == k for t in tasks)]
+    dim = styles.get("dim", "")
+    text.append(f"{'':>{label}} └ {span:.2f}s · {plural(len(tasks), 'task')} on {plural(len(rows), 'worker')}\n",
+                style=dim)
+    text.append(f"{'':>{label}}   " + "  ".join(f"{GLYPHS[k]} {LEGEND[k]}" for k in shown), style=dim)
     return text
 
 
 class Timeline(Widget):
-    COMPONENT_CLASSES = {"timeline--emit", "timeline--backend", "timeline--dim"}
+    COMPONENT_CLASSES = {f"timeline--{k}" for k in (*GLYPHS, "dim")}
 
     def __init__(self, model: Model, **kw):
         super().__init__(**kw)
         self.model = model
 
     def render(self) -> Text:
-        styles = {k: self.get_component_rich_style(f"timeline--{k}") for k in ("emit", "backend", "dim")}
+        styles = {k: self.get_component_rich_style(f"timeline--{k}") for k in (*GLYPHS, "dim")}
         return render_lanes(self.model.tasks, self.size.width, styles)

@@ -40,17 +40,17 @@ from __future__ import annotations
 import os
 import subprocess
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
 
-from . import files
+from ... import files
+from ...cache import atomic_write
 
 SHIM = r"""#!/bin/sh
-# thinwatch's linker shim (written by thinwatch; see engine/linkshim.py).
+# thinwatch's linker shim (written by thinwatch; see engine/frontends/cargo/linkshim.py).
 if [ "$CARGO_PRIMARY_PACKAGE" != 1 ] || [ "$CARGO_CRATE_NAME" = build_script_build ] || [ -z "$THINWATCH_CAPTURE" ]; then
     exec "${THINWATCH_LINKER:-cc}" "$@"
 fi
@@ -301,9 +301,7 @@ class _Reads:
 
     def save(self) -> None:
         if self.now != self.known:
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_bytes(orjson.dumps({"format": self.FORMAT, "inputs": self.now}))
-            tmp.replace(self.path)
+            atomic_write(self.path, orjson.dumps({"format": self.FORMAT, "inputs": self.now}))
 
 
 def write_if_changed(path: Path, data: bytes) -> Path:
@@ -313,7 +311,5 @@ def write_if_changed(path: Path, data: bytes) -> Path:
             return path
     except FileNotFoundError:
         pass
-    tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")   # writers may overlap
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    atomic_write(path, data)
     return path

@@ -1,4 +1,5 @@
-"""A workspace: its manifest (`thinwatch.toml`) and the modules it names.
+"""The LLVM IR front end: a workspace's manifest (`thinwatch.toml`) and the
+modules it names.
 
     [build]
     output = "sample"      # executable, written to .thinwatch/out/<output>
@@ -25,96 +26,23 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Iterable
 
-from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
-from .errors import ConfigError
-from .settings import Settings, read_toml
+from ..errors import ConfigError
+from ..project import BUILD_DIR, ModuleSource, Project, Unit, WatchRules, printable
+from ..settings import Settings, read_toml
 
 MANIFEST = "thinwatch.toml"
-BUILD_DIR = ".thinwatch"
 SUFFIXES = (".ll", ".bc")
-
-
-@dataclass(frozen=True)
-class ModuleSource:
-    id: str
-    crate: str
-    path: Path
-    is_bitcode: bool
-    problem: str = ""        # why it cannot be built at all (reported as its error)
-    # Which compilation of its crate it comes from (Cargo: `<crate>-<hash>`),
-    # where crates of one name (a package's library and binary, two versions
-    # of a dependency) must be told apart.
-    origin: str = ""
-
-    @property
-    def display(self) -> str:
-        return printable(str(self.path))
-
-
-def printable(text: str) -> str:
-    """A file name as valid UTF-8 text (undecodable bytes spelled as \\xNN)."""
-    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-
-
-@dataclass
-class Unit:
-    """One ThinLTO link: its modules, what must stay external, how to link."""
-    name: str
-    modules: list[ModuleSource]
-    preserve: set[str]
-    output: Path
-    state_dir: Path                           # objects/ and state.json of this unit
-    link_args: Callable[[list[Path]], list[str]]   # objects -> cc arguments (without -o)
-    key_args: list[str] = field(default_factory=list)  # what else the link depends on
-    opt_level: int | None = None              # the LTO level its link line asks for, if it says
-    driver: str = ""                          # the C compiler driver that links it; "" = $CC or cc
-    cpu: str | None = None                    # the CPU its link line asks the LTO for, if it says
-
-    def object(self, mid: str) -> Path:
-        """Where the current build's object of a module is, for the link."""
-        return self.state_dir / "objects" / (mid.replace("::", ".") + ".o")
-
-
-@dataclass(kw_only=True)
-class Project:
-    """What every kind of workspace tells a build: where it lives, the
-    backend's target, opt level and LLVM, the cache limits, what to run."""
-    root: Path
-    target: str = ""
-    opt_level: int = 2
-    cpu: str = ""                # backend target CPU; "" = the triple's generic one
-    llvm: str = "auto"              # which LLVM compiles the backends (native_llvm.choose)
-    run: list[str] = field(default_factory=list)
-    cache_max_bytes: int = DEFAULT_MAX_BYTES
-    cache_max_age: float = DEFAULT_MAX_AGE
-
-    @property
-    def build_dir(self) -> Path:
-        return self.root / BUILD_DIR
-
-    def follow_profile(self, units: list[Unit]) -> None:
-        """Take the backend opt level and CPU from the units' link lines,
-        where the workspace's front end sets them (Cargo); an IR workspace
-        sets its own."""
-
-    def source_of(self, module: str, symbols: Iterable[str]) -> Path:
-        """The file to edit for `module`, which defines `symbols` (its
-        functions, when it was built); LookupError says why there is none."""
-        raise LookupError(f"no source file is known for {module}")
-
-    def label(self, module: str, functions: Iterable[str]) -> str:
-        """What a person calls `module`, which defines `functions`: an IR
-        module is named by its file, so its id says it."""
-        return module
 
 
 @dataclass(kw_only=True)
 class Workspace(Project):
     """An IR workspace: a `thinwatch.toml` and its crates of modules."""
+    # Never a `target/`: a Cargo project's output beside IR (generated from it) is no source.
+    WATCH = WatchRules(frozenset({*SUFFIXES, ".toml"}), (BUILD_DIR, "target"))
     output: str
     entry: list[str]
     libs: list[str]
@@ -123,6 +51,13 @@ class Workspace(Project):
     @property
     def output_path(self) -> Path:
         return self.build_dir / "out" / self.output
+
+    @classmethod
+    def open(cls, root: Path, options=None) -> "Workspace":
+        return load(root)
+
+    async def prepare(self, report, tests: bool, early) -> list[Unit]:
+        return self.units()
 
     def units(self) -> list[Unit]:
         return [Unit(self.output, self.modules(), set(self.entry), self.output_path, self.build_dir,
@@ -154,20 +89,10 @@ class Workspace(Project):
         return found
 
 
-def require_workspace(root: Path) -> None:
-    """A ConfigError unless `root` holds a manifest of either kind: checked
-    before anything is made there, so a mistyped directory is left without a
-    build directory or a lock."""
-    if not (root / MANIFEST).is_file() and not (root / "Cargo.toml").is_file():
-        raise ConfigError(f"{root} is not a workspace: it has neither a {MANIFEST} (LLVM IR) "
-                          f"nor a Cargo.toml (Rust)")
-
-
 def load(root: Path) -> Workspace:
     root = Path(root).resolve()
     manifest = root / MANIFEST
     if not manifest.is_file():
-        require_workspace(root)
         raise ConfigError(f"{manifest} is not a file", str(manifest))
     settings = Settings(manifest, read_toml(manifest))
     build, crates, cache = settings.table("build"), settings.table("crates"), settings.table("cache")
@@ -197,6 +122,5 @@ def load(root: Path) -> Workspace:
         llvm=build.string("llvm", "auto"),
         crates=dirs,
         run=build.strings("run", []),
-        cache_max_bytes=cache.integer("max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
-        cache_max_age=cache.number("max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400,
+        **cache.cache_limits(),
     )

@@ -19,22 +19,26 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import orjson
 
-from . import files, names
-from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES, place
-from .cargo_artifacts import Artifact, refusal, unusable_files
-from .cargo_config import SEPARATOR, foreign_target, user_config
-from .errors import ConfigError
-from .events import Diagnostic, Event
-from .linkshim import SHIM, Capture, captured_output, read_capture
-from .programs import spawn, stop
-from .rust_source import source_file
-from .settings import Settings, read_toml
-from .workspace import ModuleSource, Project, Unit
+from ... import files, names
+from ...cache import place
+from ...errors import ConfigError
+from ...events import Event
+from ...programs import spawn, stop
+from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, WatchRules
+from ...reporter import Reporter
+from ...settings import Settings, read_toml
+from .artifacts import Artifact, refusal, unusable_files
+from .config import SEPARATOR, foreign_target, user_config
+from .harness import run_tests
+from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, read_capture
+from .select import Selection
+from .rust_source import label, line_of, source_file
 
 _undefined_cache: dict[tuple, set[str]] = {}
 
@@ -90,6 +94,9 @@ def _forget(exe: Path) -> None:
 @dataclass(kw_only=True)
 class CargoProject(Project):
     """A Cargo workspace: cargo is its front end, its binaries the link units."""
+    # C and assembly too: build scripts compile them (the `cc` crate) into rlibs.
+    WATCH = WatchRules(frozenset({".rs", ".toml", ".lock", ".c", ".h", ".cc", ".cpp", ".hpp", ".S", ".s"}),
+                       (BUILD_DIR, "target"), frozenset({"Cargo.lock"}))
     # Unless the settings name a level, the backends run at the one rustc asks
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
@@ -98,21 +105,24 @@ class CargoProject(Project):
     # they replace in the user's profiles, said once per session.
     overrides: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
-    # What `thinwatch test` runs after the build (engine/cargo_test.py): every
+    # What `thinwatch test` runs after the build (harness.py): every
     # test harness cargo built, in its order, and the doc-tests if a library has some.
     harnesses: list[tuple[Artifact, Unit]] = field(default_factory=list)
     doctests: bool = False
     # The root file of each of the workspace's own crates, by crate name: where
     # a module's source is looked for (a library's wins over a binary's of its name).
     crate_roots: dict[str, Path] = field(default_factory=dict)
+    # The packages, targets, features and profile the command line selected.
+    selection: Selection = field(default_factory=Selection)
 
     @classmethod
-    def open(cls, root: Path) -> "CargoProject":
+    def open(cls, root: Path, selection: Selection | None = None) -> "CargoProject":
         for tool in ("cargo", "rustc"):
             if shutil.which(tool) is None:
                 raise ConfigError(f"{root} is a Cargo workspace but `{tool}` is not on PATH: "
                                   f"install Rust with rustup (https://rustup.rs) or `apt-get install cargo`")
         root = Path(root).resolve()
+        selection = selection or Selection()
         path = root / "Cargo.toml"
         manifest = Settings(path, read_toml(path))
         # Settings live where cargo lets tools keep theirs:
@@ -121,11 +131,10 @@ class CargoProject(Project):
         settings = top.table("metadata").table("thinwatch")
         opt = settings.integer("opt_level", None, 0, 3)
         overrides, replaced = lto_overrides(manifest.table("profile").values,
-                                            settings.flag("keep_codegen_units", False))
+                                            settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
                    llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
-                   cache_max_bytes=settings.integer("cache_max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
-                   cache_max_age=settings.number("cache_max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400)
+                   selection=selection, **settings.cache_limits("cache_"))
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
@@ -151,26 +160,25 @@ class CargoProject(Project):
         env["THINWATCH_CAPTURE"] = str(self.build_dir / "links")
         return env
 
-    async def prepare(self, sink: Callable[[Event], None], gen: int, tests: bool,
-                      on_library: Callable[[Path], None] | None = None,
+    async def prepare(self, report: Reporter, tests: bool, early: EarlyModules | None,
                       again: bool = False) -> list[Unit] | None:
         """Run cargo; the link units of this build, or None if cargo failed.
 
-        `on_library` hears of every rlib as soon as cargo has rebuilt it.
+        `early` is handed every rlib's modules as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         env = self.cargo_env()
         if target := foreign_target(self.root, env):
-            sink(Diagnostic(gen, "error", f"thinwatch builds for the host only, and {target} asks cargo for "
-                                          f"another target: build that target with cargo itself"))
+            report.diagnostic("error", f"thinwatch builds for the host only, and {target} asks cargo for "
+                                       f"another target: build that target with cargo itself")
             return None
         if self.replaced:
-            sink(Diagnostic(gen, "warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
-                            + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
-                              "keeps the profile's codegen-units)"))
+            report.diagnostic("warning", "thinwatch does the LTO, so it builds with " + "; ".join(self.replaced)
+                              + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
+                                "keeps the profile's codegen-units)")
             self.replaced = []
         proc = await spawn(
-            *cmd, "--release", *self.overrides, "--message-format=json", cwd=self.root, env=env,
+            *cmd, *self.selection.cargo_args(), *self.overrides, "--message-format=json", cwd=self.root, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
         artifacts = []
 
@@ -182,25 +190,25 @@ class CargoProject(Project):
                     continue
                 if msg.get("reason") == "compiler-artifact":
                     artifacts.append(Artifact.of(msg))
-                    if artifacts[-1].executable is None and on_library is not None and not msg.get("fresh"):
+                    if artifacts[-1].executable is None and early is not None and not msg.get("fresh"):
                         for name in msg.get("filenames", []):
                             if name.endswith(".rlib"):
-                                on_library(Path(name))
+                                early(partial(early_modules, Path(name), self.build_dir / "early"))
                 elif msg.get("reason") == "compiler-message":
-                    self._diagnostic(msg["message"], sink, gen)
+                    self._diagnostic(msg["message"], report)
         try:
             _, stderr, _ = await asyncio.gather(messages(), proc.stderr.read(), proc.wait())
         except asyncio.CancelledError:
             await stop(proc)
             raise
         if proc.returncode != 0:
-            sink(Diagnostic(gen, "error", f"cargo failed: {cargo_error(stderr, proc.returncode)}"))
+            report.diagnostic("error", f"cargo failed: {cargo_error(stderr, proc.returncode)}")
             return None
         refused = [(art, why) for art in artifacts if (why := refusal(art, self.root))]
         for art, why in refused:
             for path in unusable_files(art):
                 _forget(path)
-            sink(Diagnostic(gen, "error", why))
+            report.diagnostic("error", why)
         if refused:
             return None
         executables = [art for art in artifacts if art.executable is not None]
@@ -211,18 +219,26 @@ class CargoProject(Project):
             # (deleted, or written by an older shim): make it link them again.
             for art in lost:
                 _forget(art.executable)
-            return await self.prepare(sink, gen, tests, on_library, again=True)
+            return await self.prepare(report, tests, early, again=True)
         if lost:
-            sink(Diagnostic(gen, "error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
-                            + " without thinwatch's linker shim (is another `-C linker` set?)"))
+            report.diagnostic("error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
+                              + " without thinwatch's linker shim (is another `-C linker` set?)")
             return None
         units = [self._unit(captures[art.unit]) for art in executables]
         self.harnesses = [(art, unit) for art, unit in zip(executables, units) if art.test]
-        self.doctests = any(art.doctest and art.ours(self.root) for art in artifacts)
+        # As `cargo test` with this selection would run them: not for chosen
+        # binaries or examples, and only the selected packages' (others are dependencies).
+        sel = self.selection
+        self.doctests = not sel.targets and any(art.doctest and art.ours(self.root) and
+                                                (not sel.packages or art.package in sel.packages)
+                                                for art in artifacts)
         ours = sorted((art for art in artifacts if art.ours(self.root)), key=lambda art: art.kind == "lib")
         self.crate_roots = {art.crate: art.source for art in ours}
         self.follow_profile(units)
         return units
+
+    async def run_tests(self, sink: Callable[[Event], None], generation: int, args: Sequence[str] = ()) -> bool:
+        return await run_tests(self, sink, generation, args)
 
     def source_of(self, module: str, symbols: Iterable[str]) -> Path:
         crate = module.split("::", 1)[0]
@@ -236,7 +252,11 @@ class CargoProject(Project):
 
     def label(self, module: str, functions: Iterable[str]) -> str:
         """rustc names codegen units by hash: say what this one holds."""
-        return names.label(module.split("::", 1)[0], functions) or module
+        return label(module.split("::", 1)[0], functions) or module
+
+    def line_of(self, path: Path, function: str) -> int | None:
+        """Where `fn <name>` is, the name read off the demangled symbol."""
+        return line_of(path, names.short(names.demangle(function), 1)) if path.suffix == ".rs" else None
 
     def follow_profile(self, units: list[Unit]) -> None:
         """The profile's level and `-C target-cpu` from rustc's link lines
@@ -249,14 +269,14 @@ class CargoProject(Project):
         if len(cpus) == 1:
             self.cpu = cpus.pop()
 
-    def _diagnostic(self, m: dict, sink, gen: int) -> None:
+    def _diagnostic(self, m: dict, report: Reporter) -> None:
         if m.get("level") not in ("error", "warning"):
             return
         span = next((s for s in m.get("spans", []) if s.get("is_primary")), None)
-        sink(Diagnostic(gen, m["level"], m.get("rendered") or m.get("message", ""),
-                        file=span["file_name"] if span else None,
-                        line=span["line_start"] if span else None,
-                        col=span["column_start"] if span else None))
+        report.diagnostic(m["level"], m.get("rendered") or m.get("message", ""),
+                          file=span["file_name"] if span else None,
+                          line=span["line_start"] if span else None,
+                          col=span["column_start"] if span else None)
 
     def _captures(self, executables: list[Artifact]) -> dict[str, Capture]:
         """The capture of each executable cargo reported, by unit name. The
@@ -338,6 +358,23 @@ class CargoProject(Project):
                     cpu=cpus[-1] if cpus else None)
 
 
+def early_modules(rlib: Path, directory: Path) -> list[ModuleSource]:
+    """The bitcode members of an rlib cargo just wrote, as files of their own
+    in `directory` (none if that fails: early work is only an optimisation)."""
+    try:
+        data = rlib.read_bytes()
+        directory.mkdir(parents=True, exist_ok=True)
+        out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
+               for mid, crate, path, instance in keep_members(directory, ar_members(data))]
+        names = {src.path.name for src in out}
+        for old in directory.iterdir():       # the crate's units of earlier builds
+            if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
+                old.unlink(missing_ok=True)
+    except OSError:
+        return []
+    return out
+
+
 def cargo_error(stderr: bytes, code: int) -> str:
     """What cargo said of its failure: its own `error:` and what follows it
     (rustc's diagnostics reach thinwatch as JSON, not here), not the status
@@ -350,12 +387,15 @@ def cargo_error(stderr: bytes, code: int) -> str:
 # rustc's codegen units when incremental compilation is on and no count is
 # given: what an explicit count must restore, as cargo cannot unset one.
 INCREMENTAL_CODEGEN_UNITS = 256
+BUILT_IN_PROFILES = ("dev", "release", "test", "bench")
 
 
-def lto_overrides(profiles: dict, keep_codegen_units: bool) -> tuple[list[str], list[str]]:
+def lto_overrides(profiles: dict, keep_codegen_units: bool,
+                  selected: str = "release") -> tuple[list[str], list[str]]:
     """cargo `--config` arguments that keep rustc from doing LTO itself, for
-    the profiles `cargo build --release` and `cargo test --release` use, and
-    the settings of the manifest's profiles they replace, for people.
+    the profiles `cargo build --release` and `cargo test --release` use (or
+    the `--profile` selected), and the settings of the manifest's profiles
+    they replace, for people.
 
     With `lto` set, rustc does fat or thin LTO itself even under
     `-C linker-plugin-lto`, and thinwatch would get one module per crate;
@@ -364,7 +404,10 @@ def lto_overrides(profiles: dict, keep_codegen_units: bool) -> tuple[list[str], 
     profile-wide setting), unless the settings keep the codegen units.
     """
     overrides, replaced = [], []
-    for name in ("release", "bench"):
+    # A custom profile only if the manifest defines it: a `--config` table
+    # alone would make cargo complain of a missing `inherits`, not of the name.
+    chosen = (selected,) if selected in BUILT_IN_PROFILES or selected in profiles else ()
+    for name in dict.fromkeys(("release", "bench", *chosen)):
         profile = profiles.get(name, {}) if isinstance(profiles.get(name), dict) else {}
         overrides += ["--config", f"profile.{name}.lto=false"]
         if profile.get("lto") not in (None, False, "off"):

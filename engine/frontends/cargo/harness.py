@@ -13,25 +13,33 @@ of it ran and passed.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Sequence
 
-from .cargo import CargoProject
-from .events import Event, ProgramFinished
-from .programs import run_program
+from ...events import Event, ProgramFinished
+from ...programs import run_program
 
-DOC_TESTS = ["cargo", "test", "--doc", "--release"]
+if TYPE_CHECKING:
+    from .project import CargoProject
+
+DOC_TESTS = ["cargo", "test", "--doc"]
 
 
-async def run_tests(project: CargoProject, sink: Callable[[Event], None], gen: int) -> bool:
-    """Run the last build's test harnesses and doc-tests; True if all passed."""
+async def run_tests(project: "CargoProject", sink: Callable[[Event], None], gen: int,
+                    args: Sequence[str] = ()) -> bool:
+    """Run the last build's test harnesses and doc-tests, each given `args`
+    (test-name filters, harness flags: what follows `--` for `cargo test`);
+    True if all passed."""
     results: list[ProgramFinished] = []
     for art, unit in project.harnesses:
         env = dict(os.environ, CARGO_MANIFEST_DIR=str(art.manifest.parent))
-        results.append(await run_program([str(unit.output)], art.manifest.parent, "test", gen, env))
+        results.append(await run_program([str(unit.output), *args], art.manifest.parent, "test", gen, env,
+                                         str(unit.output)))
         sink(results[-1])
     if project.doctests:
+        sel = project.selection
+        doc = [*DOC_TESTS, *sel.profile_args(), *sel.package_args()]
         # With the build's profile overrides too, or cargo would build every crate again.
-        results.append(await run_program([*DOC_TESTS, *project.overrides], project.root, "test", gen,
-                                         project.cargo_env(), " ".join(DOC_TESTS)))
+        results.append(await run_program([*doc, *project.overrides, "--", *args], project.root, "test", gen,
+                                         project.cargo_env(), " ".join(doc)))
         sink(results[-1])
     return all(r.passed for r in results)
