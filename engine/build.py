@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from . import backend, emit, files, llvm_env, record
+from . import backend, emit, files, llvm_env, names, record
 from .backend import BackendOptions
 from .cache import Cache, place
 from .errors import ConfigError, TaskFailed, WorkerCrashed
@@ -289,7 +289,8 @@ class Build:
         self.state(em.source, state, why=why, backend_seconds=seconds,
                    imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
                    exported_to=plan.exported_to, promoted=plan.promote,
-                   internalized=plan.internalize, object_size=path.stat().st_size)
+                   internalized=plan.internalize, object_size=path.stat().st_size,
+                   label=self.ws.label(job.module, em.summary.functions), names=names.mentioned(plan))
         return record.ModuleRecord(job.components, job.digest, em.own, files.stamp(path), seconds)
 
     async def backend(self, job: Job, linked: dict[str, Emitted]) -> bytes | None:

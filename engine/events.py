@@ -80,6 +80,11 @@ class ModuleState(Event):
     internalized: list[str] = field(default_factory=list)
     object_size: int | None = None
     backend_seconds: float | None = None    # its backend's last run (this build's, or the one reused)
+    # What a person reads (engine/names.py): what the module holds, "" when
+    # this event does not say (the id stays the key), and the symbols above
+    # demangled, raw -> readable, for those demangling changes.
+    label: str = ""
+    names: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

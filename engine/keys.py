@@ -10,6 +10,7 @@ from __future__ import annotations
 from .backend import BackendOptions
 from .fragment import digest
 from . import llvm_env
+from .names import demangle
 from .thinlink import ModulePlan
 
 KEY_FORMAT = 3
@@ -34,11 +35,19 @@ def key_digest(comps: dict) -> str:
     return digest(comps)
 
 
-def _set_diff(label: str, old: list, new: list) -> list[str]:
+def _set_diff(label: str, old: list, new: list, show=str) -> list[str]:
     old_s, new_s = {str(x) for x in old}, {str(x) for x in new}
-    out = [f"{label} +{x}" for x in sorted(new_s - old_s)]
-    out += [f"{label} -{x}" for x in sorted(old_s - new_s)]
+    out = [f"{label} +{show(x)}" for x in sorted(new_s - old_s)]
+    out += [f"{label} -{show(x)}" for x in sorted(old_s - new_s)]
     return out
+
+
+def _imported(exporter: str, name: str) -> str:
+    """An imported function as a reason names it: a mangled name demangled
+    says its crate and path itself (`geometry::norm`); a plain one is
+    qualified by the module it comes from (`core::geom::point_manhattan`)."""
+    readable = demangle(name)
+    return readable if readable != name else f"{exporter}::{name}"
 
 
 def explain(old: dict | None, new: dict) -> list[str]:
@@ -56,12 +65,13 @@ def explain(old: dict | None, new: dict) -> list[str]:
     for name in sorted(set(old_imp) | set(new_imp)):
         o, n = old_imp.get(name), new_imp.get(name)
         if o is None:
-            reasons.append(f"now imports {n[1]}::{name}")
+            reasons.append(f"now imports {_imported(n[1], name)}")
         elif n is None:
-            reasons.append(f"no longer imports {o[1]}::{name}")
+            reasons.append(f"no longer imports {_imported(o[1], name)}")
         elif o != n:
-            reasons.append(f"imported {n[1]}::{name} changed")
-    reasons += _set_diff("promote", old.get("promote", []), new["promote"])
-    reasons += _set_diff("internalize", old.get("internalize", []), new["internalize"])
+            reasons.append(f"imported {_imported(n[1], name)} changed")
+    reasons += _set_diff("promote", old.get("promote", []), new["promote"], demangle)
+    reasons += _set_diff("internalize", old.get("internalize", []), new["internalize"], demangle)
     reasons += _set_diff("resolution", old.get("resolution", []), new["resolution"])
-    return reasons
+    # Instances of one generic differ only by the hash demangling hides.
+    return list(dict.fromkeys(reasons))

@@ -122,3 +122,12 @@ class Project:
         """The file to edit for `module`, which defines `symbols` (its
         functions, when it was built); LookupError says why there is none."""
         raise LookupError(f"no source file is known for {module}")
+
+    def label(self, module: str, functions: Iterable[str]) -> str:
+        """What a person calls `module`, which defines `functions`: an IR
+        module is named by its file, so its id says it."""
+        return module
+
+    def line_of(self, path: Path, function: str) -> int | None:
+        """The line of `function` (a symbol) in `path`, where known."""
+        return None

@@ -1,7 +1,7 @@
 """Headless front-end: the event stream as human lines or `--json` lines.
 
-Human form: one line per build, one per module that was not reused, every
-diagnostic. JSON form: every event, one orjson object per line, flushed as it
+Human form: one line per build, one per module that was not reused (by its
+label), every diagnostic (its symbols demangled). JSON form: every event, one orjson object per line, flushed as it
 happens, and nothing else on stdout.
 """
 
@@ -14,6 +14,7 @@ from typing import Callable
 
 from .events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished,
                      ModuleState, ModuleStatus, ProgramFinished, ProgramOutput)
+from .names import demangle_text
 from .wording import plural
 
 # The states a module gets a line for (a failure has its diagnostic), in ANSI colours.
@@ -64,11 +65,11 @@ class Printer:
             return f"build {ev.generation}{ev.cause()}"
         if isinstance(ev, ModuleState) and ev.state in COLOURS:
             why = "; ".join(ev.why[:3]) + (" …" if len(ev.why) > 3 else "")
-            return f"  {self._c(COLOURS[ev.state], f'{ev.state.symbol} {ev.state:<10}')} {ev.module}" + \
+            return f"  {self._c(COLOURS[ev.state], f'{ev.state.symbol} {ev.state:<10}')} {ev.label or ev.module}" + \
                 (f"  ({why})" if why else "")
         if isinstance(ev, Diagnostic):
             level, said = ev.parts()
-            return (self._c("31", level) if level else "") + said
+            return (self._c("31", level) if level else "") + demangle_text(said)
         if isinstance(ev, LinkFinished) and ev.early:
             return f"  linked {ev.output} while cargo ran"
         if isinstance(ev, LinkFinished) and not ev.skipped:

@@ -3,11 +3,12 @@
 One `Session` owns the worker pool and the build loop, and is all a front end
 (the TUI, the headless printer) uses of the engine: its events come down the
 sink; commands (`rebuild()`, `pause()`/`resume()`, `clean()`, `stop()`) and
-queries (`source()`, `optimized_ir()`, `imported_body()`) are its methods. A change
-during a build abandons it (the default, `on_change="restart"`) or lets it
-finish first (`"finish"`). An abandoned build's events keep their generation
-number and it ends with a `BuildFinished(superseded=True)`, so no consumer
-takes them for the current state; cache entries it finished stay valid.
+queries (`source()`, `find()`, `optimized_ir()`, `imported_body()`) are its
+methods. A change during a build abandons it (the default,
+`on_change="restart"`) or lets it finish first (`"finish"`). An abandoned
+build's events keep their generation number and it ends with a
+`BuildFinished(superseded=True)`, so no consumer takes them for the current
+state; cache entries it finished stay valid.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable, Sequence
 
 import watchfiles
 
-from . import files, inspect
+from . import files, inspect, names
 from .build import Memory
 from .clean import clean
 from .events import REBUILD, BuildFinished, Event, Paused, ProgramOutput, Resumed
@@ -133,6 +134,7 @@ class Session:
         # save that leaves every triggering file as it was is a no-op.
         self.contents: dict[str, str | None] = {}
         self._racy = False
+        self._finder: tuple | None = None       # (the build it indexes, its names.Finder)
 
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
@@ -176,13 +178,36 @@ class Session:
         self._wake.set()
 
     # -- queries about the last build --------------------------------------
-    def source(self, module: str) -> Path:
-        """The source file to edit for `module`; LookupError says why there is none."""
+    def source(self, module: str, function: str = "") -> tuple[Path, int | None]:
+        """The file to edit for `module`, and the line of its function that
+        `function` names (a raw symbol, or text of its demangled name) where
+        known: that function's file, else the module's. LookupError says
+        why there is none."""
         build = self.last_build
         if build is None:
             raise LookupError("no source: nothing has been built yet")
         inputs = build.inputs.get(module)
-        return build.ws.source_of(module, inputs[0].summary.functions if inputs else ())
+        functions = list(inputs[0].summary.functions) if inputs else []
+        chosen = names.pick(functions, function) if function else None
+        try:
+            if chosen:
+                path = build.ws.source_of(module, [chosen])
+                return path, build.ws.line_of(path, chosen)
+        except LookupError:       # another crate's generic: the module's file will do
+            pass
+        return build.ws.source_of(module, functions), None
+
+    def find(self, text: str) -> list[str]:
+        """The modules of the last build that `text` names (names.Finder)."""
+        build = self.last_build
+        if build is None:
+            return []
+        if self._finder is None or self._finder[0] is not build:
+            modules = {mid: (build.ws.label(mid, em.summary.functions), list(em.summary.functions),
+                             [i.name for i in plan.imports])
+                       for mid, (em, plan, _) in build.inputs.items()}
+            self._finder = (build, names.Finder(modules))
+        return self._finder[1].find(text)
 
     async def optimized_ir(self, module: str) -> str:
         return await inspect.optimized_ir(self.last_build, self.pool, module)

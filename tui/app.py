@@ -207,8 +207,15 @@ class ThinwatchApp(App[int]):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         if event.input.id == "search":
-            self.table.search = event.value.strip()
+            t = self.table
+            t.search = event.value.strip()
+            # The engine knows the demangled names each module defines and imports.
+            t.found = dict.fromkeys(self.session.find(t.search)) if self.session is not None else {}
             self.refresh_views(None)
+            # The module that best matches (the one defining a matching function) is selected.
+            best = next((mid for mid in t.found if mid in t.shown), None)
+            if best is not None:
+                t.move_cursor(row=t.get_row_index(best), animate=False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.input.id == "search":
@@ -220,7 +227,7 @@ class ThinwatchApp(App[int]):
         box.display = False
         if self.table.search:
             box.value = ""
-            self.table.search = ""
+            self.table.search, self.table.found = "", {}
             self.refresh_views(None)
         self.table.focus()
 
@@ -239,37 +246,47 @@ class ThinwatchApp(App[int]):
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 
-    def selected_module(self) -> str | None:
+    def selected_function(self) -> tuple[str | None, str]:
+        """(module, function) `e` opens: in the inspector the import under
+        the cursor (in the module it comes from), else the module itself;
+        on the table, the function the search names, if any."""
         if isinstance(self.screen, InspectorScreen):
-            return self.screen.module
-        return self.table.current
+            chosen = self.screen.selected_import()
+            return (chosen[1], chosen[0]) if chosen else (self.screen.module, "")
+        return self.table.current, self.table.search
 
     def action_edit(self) -> None:
-        module = self.selected_module()
+        module, function = self.selected_function()
         if module is None or self.session is None:
             self.notify("no source file for this module", severity="warning")
             return
         try:
-            path = self.session.source(module)
+            path, line = self.session.source(module, function)
         except LookupError as e:
             self.notify(str(e), severity="warning")
             return
-        self.open_in_editor(path)
+        self.open_in_editor(path, line)
 
-    def open_in_editor(self, path: Path) -> None:
+    def open_in_editor(self, path: Path, line: int | None = None) -> None:
         editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")
+        # `+LINE FILE`: what vi, vim, nano, emacs and most terminal editors take.
+        at = [f"+{line}"] if line else []
         try:
             with self.suspend():
-                subprocess.run([*editor, str(path)])
+                subprocess.run([*editor, *at, str(path)])
         except Exception as e:      # SuspendNotSupported (headless, web), editor missing
             self.notify(f"cannot open an editor: {e}", severity="error")
         self.refresh()
 
     def on_show_optimized_ir(self, msg: ShowOptimizedIR) -> None:
-        self._show_code(f"{msg.module}: optimised IR", lambda session: session.optimized_ir(msg.module))
+        self._show_code(f"{self.model.name_of(msg.module)}: optimised IR",
+                        lambda session: session.optimized_ir(msg.module))
 
     def on_show_imported_body(self, msg: ShowImportedBody) -> None:
-        self._show_code(f"{msg.module}: imported {msg.exporter}::{msg.function}",
+        # Named as the why names it: demangled, else qualified by its module.
+        row = self.model.rows.get(msg.module)
+        what = (row.names.get(msg.function) if row else None) or f"{msg.exporter}::{msg.function}"
+        self._show_code(f"{self.model.name_of(msg.module)}: imported {what}",
                         lambda session: session.imported_body(msg.module, msg.function))
 
     def _show_code(self, title: str, ask) -> None:

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from thinwatch.engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
                            LinkFinished, ModuleState, ModuleStatus, Paused, Resumed, TaskFinished)
-from thinwatch.engine.session_api import plural
+from thinwatch.engine.session_api import demangle_text, plural
 
 HISTORY = 20
 LOG_LINES = 2000
@@ -43,6 +43,8 @@ class ModuleRow:
     module: str
     crate: str
     state: ModuleStatus = ModuleStatus.PENDING
+    label: str = ""                       # what it holds (events say it once built); "" = unknown
+    names: dict[str, str] = field(default_factory=dict)   # raw symbol -> demangled
     why: list[str] = field(default_factory=list)
     imports: list[list[str]] = field(default_factory=list)
     exported_to: list[str] = field(default_factory=list)
@@ -54,6 +56,14 @@ class ModuleRow:
     last_backend_s: float | None = None   # last known backend time (for "saved")
     last_final: ModuleStatus | None = None   # final state of the previous finished module
     history: deque = field(default_factory=lambda: deque(maxlen=HISTORY))   # (generation, state)
+
+    @property
+    def name(self) -> str:
+        """What the views call it: its label, its id until one is known."""
+        return self.label or self.module
+
+    def readable(self, symbol: str) -> str:
+        return self.names.get(symbol, symbol)
 
     @property
     def symbol(self) -> str:
@@ -167,7 +177,7 @@ class Model:
                     row.backend_s = row.last_backend_s = ev.seconds
                 dirty.add(ev.module)
         elif isinstance(ev, Diagnostic):
-            self._log(ev.level, "".join(ev.parts()))
+            self._log(ev.level, demangle_text("".join(ev.parts())))
         elif isinstance(ev, LinkFinished):
             self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
                       "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
@@ -198,11 +208,14 @@ class Model:
         elif ev.state == ModuleStatus.PENDING and row.state.final:
             row.last_final = row.state
         row.state = ev.state
+        if ev.label:
+            row.label = ev.label
         if ev.state.final:
             row.why = list(ev.why)
             if ev.state != ModuleStatus.FAILED or ev.imports:
                 row.imports, row.exported_to = list(ev.imports), list(ev.exported_to)
                 row.promoted, row.internalized = list(ev.promoted), list(ev.internalized)
+                row.names = dict(ev.names)
             if ev.object_size is not None:
                 row.object_size = ev.object_size
             if ev.backend_seconds is not None:
@@ -241,6 +254,11 @@ class Model:
                   f"build {ev.generation} {status} in {ev.seconds:.2f}s: {counts} ({plural(ev.backend_jobs, 'backend job')})")
 
     # -- questions the UI asks ---------------------------------------------------
+    def name_of(self, module: str) -> str:
+        """A module's name as the views show it (another module's, in a list)."""
+        row = self.rows.get(module)
+        return row.name if row is not None else module
+
     def why_text(self, row: ModuleRow) -> str:
         if row.why:
             return "; ".join(row.why)

@@ -46,7 +46,7 @@ def test_e_opens_a_cargo_modules_source_file(tmp_path):
     shutil.copytree(SAMPLE_RUST, ws, ignore=IGNORE)
     app = ThinwatchApp(ws, jobs=2)
     opened = []
-    app.open_in_editor = opened.append
+    app.open_in_editor = lambda path, line=None: opened.append(path)
 
     async def drive() -> None:
         async with app.run_test(size=(160, 45)) as pilot:

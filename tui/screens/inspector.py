@@ -56,15 +56,22 @@ class InspectorScreen(Screen):
     def action_optimized_ir(self) -> None:
         self.post_message(ShowOptimizedIR(self.module))
 
-    def action_imported_body(self) -> None:
-        """The body (and all it brought) of the import under the cursor."""
+    def selected_import(self) -> tuple[str, str] | None:
+        """(raw symbol, exporter) of the import under the cursor, if any."""
         row = self.row
         if row is None or not row.imports:
-            self.notify("nothing imported to show", severity="warning")
-            return
+            return None
         table = self.query_one("#ins-imports", DataTable)
         name, exporter, _ = row.imports[min(table.cursor_row, len(row.imports) - 1)]
-        self.post_message(ShowImportedBody(self.module, name, exporter))
+        return name, exporter
+
+    def action_imported_body(self) -> None:
+        """The body (and all it brought) of the import under the cursor."""
+        chosen = self.selected_import()
+        if chosen is None:
+            self.notify("nothing imported to show", severity="warning")
+            return
+        self.post_message(ShowImportedBody(self.module, *chosen))
 
     def on_data_table_row_selected(self, _: DataTable.RowSelected) -> None:
         self.action_imported_body()
@@ -83,8 +90,9 @@ class InspectorScreen(Screen):
             return
         self.shown = stamp
         q = self.query_one
+        same = row.name == row.module
         q("#ins-title", Static).update(
-            f"[b]{escape(row.module)}[/b]  crate {escape(row.crate)}   "
+            f"[b]{escape(row.name)}[/b]  {'' if same else escape(row.module) + '  '}crate {escape(row.crate)}   "
             f"[b]{row.symbol} {row.state}[/b]")
         q("#ins-why", Static).update(f"[b]why[/b]  {escape(self.model.why_text(row))}")
         q("#ins-times", Static).update(
@@ -94,12 +102,12 @@ class InspectorScreen(Screen):
         table = q("#ins-imports", DataTable)
         table.clear()
         for name, exporter, h in row.imports:
-            table.add_row(name, exporter, h[:HASH])
+            table.add_row(row.readable(name), self.model.name_of(exporter), h[:HASH])
         table.display = bool(row.imports)
-        exports = "\n".join(f"  {escape(e)}" for e in row.exported_to) or "  (nothing)"
+        exports = "\n".join(f"  {escape(self.model.name_of(e))}" for e in row.exported_to) or "  (nothing)"
         q("#ins-exports", Static).update(f"[b]imported from it by[/b] ({len(row.exported_to)})\n{exports}")
-        promoted = ", ".join(row.promoted) or "(none)"
-        internal = ", ".join(row.internalized) or "(none)"
+        promoted = ", ".join(map(row.readable, row.promoted)) or "(none)"
+        internal = ", ".join(map(row.readable, row.internalized)) or "(none)"
         q("#ins-symbols", Static).update(
             f"[b]promoted[/b]  {escape(promoted)}\n[b]internalized[/b]  {escape(internal)}")
         hist = "  ".join(f"{gen}→{state}" for gen, state in reversed(row.history)) or "(none yet)"

@@ -19,20 +19,31 @@ COLUMNS = (("crate", "crate", None), ("module", "module", None), ("state", "stat
 SORTS = ("name", "state", "backend", "size")
 
 
+class Name(str):
+    """The module column's cell: the name shown, carrying the module's id,
+    which is all DataTable.sort hands its key of a row."""
+    module: str
+
+    def __new__(cls, row: ModuleRow) -> "Name":
+        cell = super().__new__(cls, row.name)
+        cell.module = row.module
+        return cell
+
+
 def cells(row: ModuleRow, styles: dict) -> tuple:
-    return (row.crate, row.module, Text(f"{row.symbol} {row.state}", style=styles.get(row.state, "")), fmt.seconds(row.emit_s), fmt.seconds(row.backend_s),
+    return (row.crate, Name(row), Text(f"{row.symbol} {row.state}", style=styles.get(row.state, "")), fmt.seconds(row.emit_s), fmt.seconds(row.backend_s),
             str(len(row.imports)), str(len(row.exported_to)), fmt.size(row.object_size))
 
 
 def sort_key(mode: str, row: ModuleRow):
     if mode == "state":
-        within = (row.state.order, row.module)
+        within = (row.state.order, row.name, row.module)
     elif mode == "backend":
-        within = (-(row.last_backend_s or 0.0), row.module)
+        within = (-(row.last_backend_s or 0.0), row.name, row.module)
     elif mode == "size":
-        within = (-(row.object_size or 0), row.module)
+        within = (-(row.object_size or 0), row.name, row.module)
     else:
-        within = (row.module,)
+        within = (row.name, row.module)
     return (row.crate, within)          # always grouped by crate
 
 
@@ -55,6 +66,9 @@ class ModuleTable(DataTable):
         self.sort_mode = SORTS[0]
         self.changed_only = False
         self.search = ""
+        # What the session's `find` answered for `search`, in its order (a
+        # dict: ordered, and a quick test of membership for every row).
+        self.found: dict[str, None] = {}
 
     def on_mount(self) -> None:
         for key, label, width in COLUMNS:
@@ -63,7 +77,10 @@ class ModuleTable(DataTable):
     def visible(self, row: ModuleRow) -> bool:
         if self.changed_only and not row.changed:
             return False
-        return not self.search or self.search.lower() in row.module.lower()
+        if not self.search:
+            return True
+        text = self.search.lower()
+        return row.module in self.found or text in row.name.lower() or text in row.module.lower()
 
     @property
     def current(self) -> str | None:
@@ -111,6 +128,6 @@ class ModuleTable(DataTable):
             self.shown[mid] = new
         if reorder and self.shown:
             rows = model.rows
-            self.sort("module", key=lambda mid: sort_key(self.sort_mode, rows[mid]))
+            self.sort("module", key=lambda name: sort_key(self.sort_mode, rows[name.module]))
             if keep in self.shown:
                 self.move_cursor(row=self.get_row_index(keep), animate=False)

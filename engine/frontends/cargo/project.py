@@ -25,7 +25,7 @@ from typing import Callable, Iterable, Sequence
 
 import orjson
 
-from ... import files
+from ... import files, names
 from ...cache import place
 from ...errors import ConfigError
 from ...events import Event
@@ -38,7 +38,7 @@ from .config import SEPARATOR, foreign_target, user_config
 from .harness import run_tests
 from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, read_capture
 from .select import Selection
-from .rust_source import source_file
+from .rust_source import label, line_of, source_file
 
 _undefined_cache: dict[tuple, set[str]] = {}
 
@@ -249,6 +249,14 @@ class CargoProject(Project):
         if path is None:
             raise LookupError(f"no source: no function of {module} names its place in {crate}")
         return path
+
+    def label(self, module: str, functions: Iterable[str]) -> str:
+        """rustc names codegen units by hash: say what this one holds."""
+        return label(module.split("::", 1)[0], functions) or module
+
+    def line_of(self, path: Path, function: str) -> int | None:
+        """Where `fn <name>` is, the name read off the demangled symbol."""
+        return line_of(path, names.short(names.demangle(function), 1)) if path.suffix == ".rs" else None
 
     def follow_profile(self, units: list[Unit]) -> None:
         """The profile's level and `-C target-cpu` from rustc's link lines

@@ -1,9 +1,10 @@
-"""Which source file a Rust codegen unit's code comes from, read off its
-symbols: the release profile keeps no debug info, but a legacy-mangled name
-(`_ZN3app6shapes4area17h<hash>E`) spells its function's module path, and an
-impl's first component (`_$LT$app..shapes..Circle$u20$as$u20$…$GT$`) that of
-its type. rustc files module `a::b` of a crate rooted at `src/lib.rs` as
-`src/a/b.rs` or `src/a/b/mod.rs`, or inline in a file of an enclosing module."""
+"""Which source file a Rust codegen unit's code comes from, and what it
+holds (its label), read off its symbols: the release profile keeps no debug
+info, but a legacy-mangled name (`_ZN3app6shapes4area17h<hash>E`) spells
+its function's module path, and an impl's first component
+(`_$LT$app..shapes..Circle$u20$as$u20$…$GT$`) that of its type. rustc files
+module `a::b` of a crate rooted at `src/lib.rs` as `src/a/b.rs` or
+`src/a/b/mod.rs`, or inline in a file of an enclosing module."""
 
 from __future__ import annotations
 
@@ -12,6 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Iterable
 
+from ... import names
+
+SHOWN = 2        # places a label names before it counts the rest as "(+N)"
 HASH = re.compile(r"h[0-9a-f]{16}")
 ESCAPES = (("$LT$", "<"), ("$GT$", ">"), ("$u20$", " "), ("..", "::"))
 
@@ -62,3 +66,41 @@ def source_file(root: Path, crate: str, symbols: Iterable[str]) -> Path | None:
     """The file most of the crate's functions among `symbols` come from."""
     votes = Counter(file_of(root, path) for sym in symbols if (path := module_path(sym, crate)) is not None)
     return min(votes, key=lambda f: (-votes[f], str(f))) if votes else None
+
+
+def _place(symbol: str, crate: str) -> str | None:
+    """Where in `crate` a function is: its module path (`polygon`, a type's
+    `Point`), or its own name at the crate root; None if it is not the
+    crate's code (a generic of another crate instantiated here)."""
+    path = module_path(symbol, crate)
+    if path is None:
+        return None
+    return "::".join(path) if path else names.short(names.demangle(symbol), 1)
+
+
+def label(crate: str, functions: Iterable[str]) -> str:
+    """What a Rust codegen unit holds, e.g. `geometry · polygon, vec2 (+3)`:
+    the places of the crate's own functions it defines, most functions
+    first; a unit of other crates' generics only is named by those. "" for
+    a unit that defines no function."""
+    functions = list(functions)
+    places = Counter(p for s in functions if (p := _place(s, crate)) is not None)
+    if not places:
+        places = Counter(names.short(names.demangle(s)) for s in functions)
+    if not places:
+        return ""
+    ranked = sorted(places, key=lambda p: (-places[p], p.lower(), p))
+    more = f" (+{len(ranked) - SHOWN})" if len(ranked) > SHOWN else ""
+    return f"{crate} · {', '.join(ranked[:SHOWN])}{more}"
+
+
+def line_of(path: Path, name: str) -> int | None:
+    """The line where function `name` (its bare name) is defined in a Rust
+    file, 1-based; None if the file spells no `fn name` (a macro made it)."""
+    pattern = re.compile(rf"\bfn\s+{re.escape(name)}\b")
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return None
+    return next((n for n, text in enumerate(lines, 1)
+                 if pattern.search(text) and not text.lstrip().startswith("//")), None)
