@@ -33,6 +33,7 @@ from .project import BUILD_DIR
 from .report import Printer
 from .session_api import Session, exit_code
 
+
 class TerminalUI(Protocol):
     """Opens the terminal UI on a workspace and gives its exit code. It takes
     what the headless path gives its `Session`, so `run`, `test --watch` and
@@ -40,6 +41,7 @@ class TerminalUI(Protocol):
 
     def __call__(self, root: Path, jobs: int, on_change: str, *, tests: bool, options: Selection,
                  run: list[str] | None, test_args: Sequence[str]) -> int: ...
+
 
 COMMANDS = ("build", "watch", "test", "run", "clean")
 INTERRUPTED = 128 + signal.SIGINT
@@ -238,7 +240,7 @@ def clean(root: Path, wait: bool) -> int:
 
 
 def _run(args, root: Path, terminal: TerminalUI | None) -> int:
-    watching = not args.once and (args.command in ("watch", "run") or args.command == "test" and args.watch)
+    watching = not args.once and (args.command in ("watch", "run") or (args.command == "test" and args.watch))
     if watching and terminal is not None and not (args.no_tui or args.json) and sys.stdout.isatty():
         return terminal(root, args.jobs, args.on_change, tests=args.command == "test", options=args.selection,
                         run=args.run, test_args=args.rest)

@@ -106,7 +106,7 @@ class Model:
         # What the status line says of what a watch runs after a good build:
         # "running app", "testing", "app stopped by a change", or nothing.
         self.program = ""
-        self.started: ProgramStarted | None = None
+        self.started: ProgramStarted | None = None   # the latest, whose name a stop is said with
         self.version = 0                            # bumped on every applied batch
 
     # -- derived -------------------------------------------------------------
