@@ -19,7 +19,7 @@ import signal
 import sys
 from importlib import metadata
 from pathlib import Path
-from typing import Callable
+from typing import Protocol, Sequence
 
 from .clean import clean as clean_build_dir
 from .errors import ConfigError
@@ -33,8 +33,15 @@ from .project import BUILD_DIR
 from .report import Printer
 from .session_api import Session, exit_code
 
-# Opens the terminal UI on a workspace: (root, jobs, on_change) -> exit code.
-TerminalUI = Callable[[Path, int, str], int]
+
+class TerminalUI(Protocol):
+    """Opens the terminal UI on a workspace and gives its exit code. It takes
+    what the headless path gives its `Session`, so `run`, `test --watch` and
+    cargo's flags mean the same in both front ends."""
+
+    def __call__(self, root: Path, jobs: int, on_change: str, *, tests: bool, options: Selection,
+                 run: list[str] | None, test_args: Sequence[str]) -> int: ...
+
 
 COMMANDS = ("build", "watch", "test", "run", "clean")
 INTERRUPTED = 128 + signal.SIGINT
@@ -152,8 +159,9 @@ def main(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> i
 
 
 def run(argv: list[str] | None = None, terminal: TerminalUI | None = None) -> int:
-    """The command's exit code (the process goes on). Watching on a terminal
-    opens `terminal`, if given; without it the watch is headless."""
+    """The command's exit code (the process goes on). A watch (`watch`,
+    `run`, `test --watch`) on a terminal opens `terminal`, if given; without
+    it the watch is headless."""
     # The engine keeps every module's summary alive (millions of objects at
     # 10,000 modules), and with CPython's default thresholds each full
     # collection scans them all again: 1.6 s of a 5.7 s no-op build at that
@@ -232,12 +240,10 @@ def clean(root: Path, wait: bool) -> int:
 
 
 def _run(args, root: Path, terminal: TerminalUI | None) -> int:
-    # `run`, `test --watch` and cargo's flags are headless for now: the
-    # terminal UI opens a plain watch, and would drop them.
-    headless = (terminal is None or args.no_tui or args.json or args.once or args.command != "watch"
-                or not args.selection.default or not sys.stdout.isatty())
-    if not headless:
-        return terminal(root, args.jobs, args.on_change)
+    watching = not args.once and (args.command in ("watch", "run") or (args.command == "test" and args.watch))
+    if watching and terminal is not None and not (args.no_tui or args.json) and sys.stdout.isatty():
+        return terminal(root, args.jobs, args.on_change, tests=args.command == "test", options=args.selection,
+                        run=args.run, test_args=args.rest)
     return asyncio.run(_headless(args, root))
 
 

@@ -147,6 +147,26 @@ class BuildFinished(Event):
 
 
 @dataclass
+class ProgramStarted(Event):
+    """Watch mode started what it runs after a good build: the program
+    (`kind` run) or the test programs, one after another (`kind` test)."""
+    reason: ClassVar[str] = "program-started"
+    kind: str             # test | run
+    program: str          # as its ProgramOutput names it; "the tests" for the tests
+    name: str             # as a status line says it: the program's file name, or "tests"
+
+
+@dataclass
+class ProgramEnded(Event):
+    """What `ProgramStarted` started is over: it ended on its own, or was
+    `stopped` by a change (or a requested rebuild) so the next build could start."""
+    reason: ClassVar[str] = "program-ended"
+    kind: str
+    program: str
+    stopped: bool
+
+
+@dataclass
 class ProgramFinished(Event):
     """A built program was run: a test binary, or the manifest's `run` command."""
     reason: ClassVar[str] = "program-finished"

@@ -24,7 +24,7 @@ import watchfiles
 from . import files, inspect, names
 from .build import Memory
 from .clean import clean
-from .events import REBUILD, BuildFinished, Event, Paused, ProgramOutput, Resumed
+from .events import REBUILD, BuildFinished, Event, Paused, ProgramEnded, ProgramOutput, ProgramStarted, Resumed
 from .frontends import kind
 from .lock import WorkspaceLock
 from .pool import TaskPool
@@ -239,25 +239,31 @@ class Session:
         """Watch mode runs the program (`thinwatch run`'s, else the manifest's
         `run` command), or the tests, after each good build; a change while
         it runs stops it (like a build), so a long-running program never
-        holds up the next build."""
+        holds up the next build. `ProgramStarted` and `ProgramEnded` tell a
+        front end what runs, and whether a change stopped it."""
         if not (self.last_build is not None and self.last is not None and self.last.ok
                 and self.last.generation == self.generation):
             return
         run = self.run_argv or self.last_build.ws.run
+        gen = self.generation
         if self.tests:
-            work, what = self.test(), "the tests"
+            work, started = self.test(), ProgramStarted(gen, "test", "the tests", "tests")
         elif run:
-            work, what = self._run(run), " ".join(run)
+            work, started = self._run(run), ProgramStarted(gen, "run", " ".join(run), Path(run[0]).name)
         else:
             return
+        self.sink(started)
         self._program = asyncio.create_task(work)
+        stopped = False
         try:
             await self._program
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():
                 raise
+            stopped = True
         except Exception as e:       # never lets the program take the watch loop down
-            Reporter(self.sink, self.generation).diagnostic("error", f"running {what}: {e!r}")
+            Reporter(self.sink, gen).diagnostic("error", f"running {started.program}: {e!r}")
+        self.sink(ProgramEnded(gen, started.kind, started.program, stopped))
 
     async def _run(self, run: list[str]) -> None:
         """Run the program until it ends or the next change, its output

@@ -5,13 +5,17 @@ flags narrow what is built, or are refused with the reason."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import os
 import re
 import shutil
+import sys
 
 import pytest
 
 from conftest import edit, run_exe, thinwatch
+from thinwatch.engine import cli
 from test_cargo_tests import workspace
 from test_watch import watcher  # noqa: F401  (the fixture)
 
@@ -136,3 +140,33 @@ def test_what_thinwatch_cannot_honour_is_refused_with_exit_2(tmp_path, flags, me
 def test_cargo_flags_on_an_ir_workspace_are_refused(ir_ws):
     res = thinwatch("build", str(ir_ws), "-p", "core")
     assert res.returncode == 2 and "only a Cargo workspace takes cargo's selection flags" in res.stderr, res.stderr
+
+
+class Terminal(io.StringIO):
+    """stdout as a terminal: `isatty` is what the command asks."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("words, tests", [(("run",), False), (("test", "--watch"), True)])
+def test_a_watch_on_a_terminal_opens_the_terminal_ui_with_its_session_arguments(tmp_path, monkeypatch, words, tests):
+    ws = workspace(tmp_path / "ws", {"srv": {"src/main.rs": SERVER}})
+    opened = []
+
+    def terminal(root, jobs, on_change, **session) -> int:
+        opened.append((root, jobs, on_change, session))
+        return 0
+    monkeypatch.setattr(sys, "stdout", Terminal())
+    assert cli.run([*words, str(ws), "-j", "2", "-p", "srv", "--", "a", "b c"], terminal) == 0
+    [(root, jobs, on_change, session)] = opened
+    assert (root, jobs, on_change) == (ws, 2, "restart")
+    assert session["tests"] is tests and session["test_args"] == ["a", "b c"]
+    assert session["options"].packages == ("srv",)
+    assert session["run"] == ([str(ws.resolve() / ".thinwatch/out/srv"), "a", "b c"] if not tests else None)
+    # Headless when asked to be, or when it does not watch: that path (its
+    # own tests run it) just says it was taken.
+    monkeypatch.setattr(cli, "_headless", lambda args, root: asyncio.sleep(0, 3))
+    for asked in ("--no-tui", "--json", "--once"):
+        assert cli.run([*words, str(ws), asked], terminal) == 3
+    assert len(opened) == 1

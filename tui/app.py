@@ -60,7 +60,10 @@ class ThinwatchApp(App[int]):
     ]
     model_version = var(0)       # the model's version, once the views show it (screens watch it)
 
-    def __init__(self, root: Path | str, jobs: int = 1, on_change: str = "restart", *, start: bool = True):
+    def __init__(self, root: Path | str, jobs: int = 1, on_change: str = "restart", *, start: bool = True,
+                 **session):
+        """`session`: the Session's other arguments (`tests`, `run`,
+        `test_args`, `options`), as the command line gives them."""
         super().__init__()
         self.root = Path(root).resolve()
         self.jobs = jobs
@@ -71,7 +74,7 @@ class ThinwatchApp(App[int]):
         # Made before Textual replaces sys.stderr: the pool's multiprocessing
         # resource tracker is spawned passing stderr's fd, and Textual's
         # capture object has none ("bad value(s) in fds_to_keep").
-        self.session: Session | None = Session(self.root, jobs, self.sink, on_change) if start else None
+        self.session: Session | None = Session(self.root, jobs, self.sink, on_change, **session) if start else None
         self.engine_error: BaseException | None = None
 
     # -- layout ----------------------------------------------------------------
@@ -311,6 +314,6 @@ class ThinwatchApp(App[int]):
         self.notify("cache and build state deleted; rebuilding", timeout=3)
 
 
-def run_app(root: Path | str, jobs: int, on_change: str = "restart") -> int:
-    code = ThinwatchApp(root, jobs, on_change).run()
+def run_app(root: Path | str, jobs: int, on_change: str = "restart", **session) -> int:
+    code = ThinwatchApp(root, jobs, on_change, **session).run()
     return 1 if code is None else code

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable
 
-from thinwatch.engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, ProgramFinished,
-                           LinkFinished, ModuleState, ModuleStatus, Paused, Resumed, TaskFinished)
+from thinwatch.engine.events import (BuildFinished, BuildStarted, Diagnostic, Event, LinkFinished, ModuleState,
+                           ModuleStatus, Paused, ProgramEnded, ProgramFinished, ProgramOutput, ProgramStarted,
+                           Resumed, TaskFinished)
 from thinwatch.engine.session_api import demangle_text, plural
 
 HISTORY = 20
@@ -105,10 +107,16 @@ class Model:
         self.log_total = 0                          # lines ever logged (for incremental panels)
         # The output of the programs a build ran (its tests, the `run`
         # command), kept apart from the log: a chatty program pushed the
-        # build and link lines out of view. Only the latest build's.
+        # build and link lines out of view. Only the latest build's, kept
+        # until its first line comes (the last result stays in view).
         self.output: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.output_generation = 0
-        self.output_version = 0                     # bumped whenever `output` changes
+        self.output_total = 0                       # lines ever put in `output` (for incremental panels)
+        self.live = ""                  # the program whose lines came as it ran, in output_generation
+        # What the status line says of what a watch runs after a good build:
+        # "running app", "testing", "app stopped by a change", or nothing.
+        self.program = ""
+        self.started: ProgramStarted | None = None   # the latest, whose name a stop is said with
         self.version = 0                            # bumped on every applied batch
 
     # -- derived -------------------------------------------------------------
@@ -181,8 +189,16 @@ class Model:
         elif isinstance(ev, LinkFinished):
             self._log("link", f"link {ev.output}: " + ("up to date" if ev.skipped else
                       "linked while cargo ran" if ev.early else f"linked in {ev.seconds:.2f}s"))
+        elif isinstance(ev, ProgramStarted):
+            self.started = ev
+            self.program = "testing" if ev.kind == "test" else f"running {ev.name}"
+        elif isinstance(ev, ProgramOutput):
+            self._output(ev.generation, [LogLine("program", ev.line)])
+            self.live = ev.program
         elif isinstance(ev, ProgramFinished):
             self._program(ev)
+        elif isinstance(ev, ProgramEnded):
+            self._ended(ev)
         elif isinstance(ev, BuildFinished):
             self._finish(ev)
 
@@ -224,17 +240,33 @@ class Model:
             row.last_final = ev.state
         dirty.add(ev.module)
 
+    def _output(self, generation: int, lines: list[LogLine]) -> None:
+        """Add to the output pane; a new build's programs replace the last's."""
+        if generation != self.output_generation:
+            self.output.clear()
+            self.output_generation = generation
+            self.live = ""
+        self.output.extend(lines)
+        self.output_total += len(lines)
+
     def _program(self, ev: ProgramFinished) -> None:
         lines = ev.output.splitlines()
-        said = f"{ev.kind} {ev.program}: exit {ev.exit_code}"
+        # A test program is named by its file, as the headless lines name it:
+        # its path would push libtest's summary out of a narrow log.
+        name = Path(ev.program).name if ev.kind == "test" else ev.program
+        said = " · ".join([f"{ev.kind} {name}: exit {ev.exit_code}", *ev.summary.splitlines()])
         style = "build" if ev.passed else "error"
         self._log(style, said + (f" ({plural(len(lines), 'line')} of output)" if lines else ""))
-        if ev.generation != self.output_generation:
-            self.output.clear()
-            self.output_generation = ev.generation
-        self.output.append(LogLine(style, said))
-        self.output.extend(LogLine("program", line) for line in lines)
-        self.output_version += 1
+        if ev.generation == self.output_generation and ev.program == self.live:
+            self._output(ev.generation, [LogLine(style, said)])      # its lines are shown already
+        else:
+            self._output(ev.generation, [LogLine(style, said), *(LogLine("program", ln) for ln in lines)])
+
+    def _ended(self, ev: ProgramEnded) -> None:
+        self.program = f"{self.started.name} stopped by a change" if ev.stopped else ""
+        if ev.stopped:
+            self._log("superseded", self.program)
+            self._output(ev.generation, [LogLine("build", self.program)])
 
     def _finish(self, ev: BuildFinished) -> None:
         self.building = False

@@ -1,7 +1,9 @@
 """The output pane: what the programs of the latest build printed (its test
-binaries, the manifest's `run` command), each after a line with its exit
-code. Apart from the log, so a program that prints a lot cannot push the
-build and link lines out of view. Hidden until a program has run."""
+binaries, the manifest's `run` command, `thinwatch run`'s program), each
+with a line saying how it ended; a program that runs until the next change
+shows its lines as it prints them. Apart from the log, so a program that
+prints a lot cannot push the build and link lines out of view. Hidden until
+a program has printed."""
 
 from __future__ import annotations
 
@@ -17,18 +19,22 @@ class OutputPanel(ModelLog):
 
     def __init__(self, **kw):
         super().__init__(**kw)
-        self.version = 0
+        self.generation = 0
 
     def source(self, model: Model):
         return model.output
 
+    def total(self, model: Model) -> int:
+        return model.output_total
+
     def sync(self, model: Model) -> None:
-        """Written again whole when a program has finished: a new build's
-        programs replace the last build's."""
+        """Written again whole when a new build's programs replace the last's;
+        else appended to."""
         self.model = model
-        if model.output_version == self.version:
+        if model.output_generation != self.generation:
+            self.generation = model.output_generation
+            self.border_title = f"output of build {model.output_generation}"
+            self.display = True
+            self.rewrite()
             return
-        self.version = model.output_version
-        self.border_title = f"output of build {model.output_generation}"
-        self.display = True
-        self.rewrite()
+        super().sync(model)

@@ -1,4 +1,5 @@
-"""The status bar. Line 1: the watch state and the workspace. Line 2, the
+"""The status bar. Line 1: the watch state, what runs after a good build
+(`running app`, `testing`, `app stopped by a change`) and the workspace. Line 2, the
 counts line: which build it is about, how it ended, its modules per state.
 Each line is cut at the edge, never wrapped (app.tcss), so the counts line
 stays in view at 80 columns whatever the workspace's path."""
@@ -21,7 +22,7 @@ class StatusBar(Widget):
     # The watch badge has classes of its own: "failed" is both a watch state
     # (a background) and a module state (a foreground), and one class for
     # both painted the failed count in its own colour on that colour.
-    COMPONENT_CLASSES = {f"status--{s}" for s in (*FINAL_STATES, "dim", "title")} | {f"status--badge-{s}" for s in WATCH}
+    COMPONENT_CLASSES = {f"status--{s}" for s in (*FINAL_STATES, "dim", "title", "program")} | {f"status--badge-{s}" for s in WATCH}
 
     def __init__(self, model: Model, **kw):
         super().__init__(**kw)
@@ -38,6 +39,8 @@ class StatusBar(Widget):
         t = Text()
         t.append("thinwatch ", style=self._s("title"))
         t.append(f" {m.watch_state} ", style=self._s(f"badge-{m.watch_state}"))
+        if m.program:
+            t.append(f"  {m.program}", style=self._s("program"))
         t.append(f"  {plural(len(m.rows), 'module')} · ")
         t.append(m.workspace, style=self._s("dim"))      # last: the part cut when narrow
         return t
