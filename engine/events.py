@@ -21,21 +21,22 @@ class ModuleStatus(StrEnum):
     symbol: str     # reads in monochrome
     order: int      # place when sorted by state: what needs attention first
     final: bool
+    meaning: str    # for people, where a module's own reasons say nothing more
 
-    def __new__(cls, name: str, symbol: str, order: int, final: bool):
+    def __new__(cls, name: str, symbol: str, order: int, final: bool, meaning: str):
         status = str.__new__(cls, name)
         status._value_ = name
-        status.symbol, status.order, status.final = symbol, order, final
+        status.symbol, status.order, status.final, status.meaning = symbol, order, final, meaning
         return status
 
-    PENDING = "pending", "…", 5, False
-    EMITTING = "emitting", "…", 4, False
-    OPTIMIZING = "optimizing", "…", 3, False
-    REBUILT = "rebuilt", "●", 1, True
-    REIMPORTED = "reimported", "◐", 2, True
-    REUSED = "reused", "○", 7, True
-    FAILED = "failed", "✗", 0, True
-    REMOVED = "removed", "−", 6, True
+    PENDING = "pending", "…", 5, False, "waiting for this build"
+    EMITTING = "emitting", "…", 4, False, "emitting pre-link bitcode"
+    OPTIMIZING = "optimizing", "…", 3, False, "running the ThinLTO backend"
+    REBUILT = "rebuilt", "●", 1, True, "own bitcode changed (or new): emission + backend"
+    REIMPORTED = "reimported", "◐", 2, True, "own bitcode unchanged, backend key changed: backend only"
+    REUSED = "reused", "○", 7, True, "backend key unchanged: cached object"
+    FAILED = "failed", "✗", 0, True, "see the log and the inspector"
+    REMOVED = "removed", "−", 6, True, "its source is gone"
 
 
 LIVE_STATES = tuple(s for s in ModuleStatus if not s.final)

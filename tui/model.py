@@ -21,12 +21,6 @@ from thinwatch.engine.session_api import demangle_text, plural
 
 HISTORY = 20
 LOG_LINES = 2000
-# A module's state told in words when its key diff says nothing.
-WHY = {ModuleStatus.REUSED: "backend key unchanged: the cached object was used",
-       ModuleStatus.REBUILT: "new module or own bitcode changed",
-       ModuleStatus.PENDING: "waiting for this build", ModuleStatus.EMITTING: "emitting pre-link bitcode",
-       ModuleStatus.OPTIMIZING: "running the ThinLTO backend",
-       ModuleStatus.REMOVED: "its source is gone"}
 
 
 @dataclass
@@ -294,4 +288,4 @@ class Model:
     def why_text(self, row: ModuleRow) -> str:
         if row.why:
             return "; ".join(row.why)
-        return WHY.get(row.state, "")
+        return row.state.meaning

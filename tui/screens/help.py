@@ -10,7 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from thinwatch.engine.events import FINAL_STATES, LIVE_STATES, ModuleStatus
+from thinwatch.engine.events import FINAL_STATES, LIVE_STATES
 
 KEYS = (
     ("q", "quit, from any screen (stops the engine and its workers)"),
@@ -30,15 +30,8 @@ KEYS = (
     ("↑ ↓ j k", "move"),
     ("?", "this help"),
 )
-MEANING = {
-    ModuleStatus.REBUILT: "own bitcode changed (or new): emission + backend",
-    ModuleStatus.REIMPORTED: "own bitcode unchanged, backend key changed: backend only",
-    ModuleStatus.REUSED: "backend key unchanged: cached object",
-    ModuleStatus.FAILED: "see the log and the inspector",
-    ModuleStatus.REMOVED: "its source is gone",
-}
 # The live states share a symbol: one line for them.
-STATES = (*((s.symbol, s, MEANING[s]) for s in FINAL_STATES),
+STATES = (*((s.symbol, s, s.meaning) for s in FINAL_STATES),
           (LIVE_STATES[0].symbol, "in progress", " / ".join(LIVE_STATES)))
 
 
