@@ -57,9 +57,10 @@ def test_test_watch_shows_libtests_summary_in_the_log(tmp_path):
 
     async def drive():
         async with app.run_test(size=(160, 40)) as pilot:
-            await wait_for(pilot, lambda: "test result:" in logged(), 120, "the tests' summary")
-            assert ("test test.calc.lib.calc: exit 0 · test result: ok. 1 passed; 0 failed; 0 ignored; "
-                    "0 measured; 1 filtered out") in logged()
+            # Awaited whole: a long line is laid out again as the panes settle.
+            summary = ("test test.calc.lib.calc: exit 0 · test result: ok. 1 passed; 0 failed; 0 ignored; "
+                       "0 measured; 1 filtered out")
+            await wait_for(pilot, lambda: summary in logged(), 120, "the tests' summary")
             assert "1 passed" in visible_text(app.query_one(OutputPanel))
             edit(ws / "calc/src/lib.rs", "42 }", "41 }")
             await wait_for(pilot, lambda: "test result: FAILED. 0 passed; 1 failed" in logged(), 120,
