@@ -119,7 +119,8 @@ class Build:
                 raise codegen
             self.codegen = codegen
             self.backend_opts = BackendOptions(self.emit_opts["triple"], self.ws.opt_level, self.ws.cpu,
-                                               codegen.library, codegen.identity, codegen.pipeline)
+                                               codegen.library, codegen.stamp, codegen.identity,
+                                               codegen.pipeline)
 
     @property
     def all_backend_jobs(self) -> int:

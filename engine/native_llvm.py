@@ -11,12 +11,17 @@ emit the object there. Everything else (summaries, fragments, plans) stays
 with llvmlite, whose printed IR the same major version reads.
 
 Which LLVM compiled an object is part of its key (`backend.BackendOptions`),
-so switching between them never reuses an object of the other.
+so switching between them never reuses an object of the other. It is named
+by identity (version and the SHA-256 of the library's content), never by
+its path: a checkout elsewhere, or a machine sharing the cache, whose
+toolchain is the same file reuses every object, and a worker whose library
+differs is refused (`compile_text`).
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import subprocess
 import time
@@ -42,14 +47,15 @@ _RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
 class Codegen:
     """Which LLVM optimises and compiles the backend jobs."""
     library: str            # path of the shared library; "" = llvmlite in-process
-    identity: str           # version and file stamp: part of every backend key
+    stamp: str              # that file on this machine (`_file_id`) when its identity was taken
+    identity: str           # version and content digest: part of every backend key
     pipeline: str           # the pass pipeline, without its level
     label: str              # for people: which LLVM, and where it is
 
 
 @lru_cache(maxsize=None)
 def llvmlite_codegen() -> Codegen:
-    return Codegen("", llvm_env.version(), "default",
+    return Codegen("", "", llvm_env.version(), "default",
                    f"{llvm_env.version()} (assertions {llvm_env.binding().llvm_assertions_state})")
 
 
@@ -124,8 +130,15 @@ def _find_toolchain_library(cwd: str) -> str | None:
     return None
 
 
+def _file_id(path: str) -> str:
+    """This very file on this machine, unchanged: its device, inode, size and
+    mtime. Another machine's copy, or a rewrite, has another."""
+    st = os.stat(path)
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+
 def _describe(path: str) -> Codegen:
-    return _described(path, files.installed(path))
+    return _described(path, _file_id(path))
 
 
 @lru_cache(maxsize=None)
@@ -139,7 +152,16 @@ def _described(path: str, stamp: str) -> Codegen:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")
     name = f"LLVM {'.'.join(map(str, version))}"
-    return Codegen(path, f"{name} {path} {stamp}", "thinlto", f"{name}, {path}")
+    return Codegen(path, stamp, _identity(path, stamp), "thinlto", f"{name}, {path}")
+
+
+@lru_cache(maxsize=None)
+def _identity(path: str, stamp: str) -> str:
+    """The library's version and content digest, once per process and file
+    (hashing ~200 MB takes ~0.2 s). `stamp` is only the cache's key."""
+    version = '.'.join(map(str, _load(path).version()))
+    with open(path, "rb") as f:
+        return f"LLVM {version} sha256:{hashlib.file_digest(f, 'sha256').hexdigest()[:32]}"
 
 
 @lru_cache(maxsize=None)
@@ -147,9 +169,9 @@ def _load(path: str) -> "_Library":
     # A process keeps the first library it loads from a path (dlopen matches
     # by name), so what it loaded is known by the file's stamp around the load.
     try:
-        before = files.installed(path)
+        before = _file_id(path)
         lib = _Library(ctypes.CDLL(path), before)
-        if files.installed(path) != before:
+        if _file_id(path) != before:
             raise OSError("it changed while being loaded")
         return lib
     except OSError as e:
@@ -158,16 +180,28 @@ def _load(path: str) -> "_Library":
         raise ConfigError(f"{path} does not export the LLVM-C API ({e})") from None
 
 
-def compile_text(library: str, identity: str, text: str, triple: str, cpu: str, opt: int, pipeline: str,
-                 want_ir: bool) -> tuple[bytes, str | None]:
+def compile_text(library: str, stamp: str, identity: str, text: str, triple: str, cpu: str, opt: int,
+                 pipeline: str, want_ir: bool) -> tuple[bytes, str | None]:
     """Parse, verify, optimise and compile one module: (object, optimised IR),
-    in the library `identity` (a key component) names and no other."""
+    in the library `identity` (a key component) names and no other. A worker
+    that loaded the very file the engine described (`stamp`) trusts the
+    engine's digest; any other (a cluster's worker, or the file replaced
+    since) hashes its own once and is refused if it differs."""
     try:
         lib = _load(library)
     except ConfigError as e:
-        raise TaskFailed(str(e)) from None
-    if not identity.endswith(" " + lib.stamp):
-        raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart thinwatch")
+        raise TaskFailed(f"this worker has no usable LLVM at {library}: {e}") from None
+    if lib.stamp != stamp:
+        try:
+            changed = _file_id(library) != lib.stamp
+        except OSError:
+            changed = True
+        if changed:
+            raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart it")
+        mine = _identity(library, lib.stamp)
+        if mine != identity:
+            raise TaskFailed(f"refused: this worker's LLVM ({mine}, {library}) differs from the one the "
+                             f"build's keys name ({identity}); give every worker the same toolchain")
     return lib.compile(text, triple, cpu, opt, pipeline, want_ir)
 
 
