@@ -69,8 +69,9 @@ class DaskExecutor:
         self.jobs = max(1, sum(workers.values()))
         self.where = f"Dask cluster at {address} ({len(workers)} workers)"
         self._llvmlite = llvm_env.version()
+        from distributed.client import FutureCancelledError
         from distributed.scheduler import KilledWorker
-        self._killed_worker = KilledWorker
+        self._killed_worker, self._dropped = KilledWorker, FutureCancelledError
 
     async def run(self, fn, *args) -> TaskResult:
         loop = asyncio.get_running_loop()
@@ -85,18 +86,16 @@ class DaskExecutor:
                                     key=f"thinwatch-{fn.__name__}-{uuid.uuid4().hex}")
         try:
             future.add_done_callback(wake)
-            await done
-            if future.status == "finished":
-                return TaskResult(*await asyncio.to_thread(future.result))
-            if future.status != "error":
-                raise WorkerCrashed(f"the Dask cluster dropped the task ({future.status}: "
-                                    f"its scheduler restarted, or the connection was lost)")
-            error = await asyncio.to_thread(future.exception)
-            if isinstance(error, self._killed_worker):
-                raise WorkerCrashed(f"the task's worker process died on each of the {error.allowed_failures + 1} "
-                                    f"workers that ran it (LLVM abort, signal or out of memory); the last, "
-                                    f"{error.last_worker.address}, logged why") from None
-            raise error
+            await done      # then `result` takes no thread for long (a thread per task would starve the rest)
+            # A result lost with its worker since is computed again: `result` waits for it.
+            return TaskResult(*await asyncio.to_thread(future.result))
+        except self._killed_worker as e:
+            raise WorkerCrashed(f"the task's worker process died on each of the {e.allowed_failures + 1} "
+                                f"workers that ran it (LLVM abort, signal or out of memory); the last, "
+                                f"{e.last_worker.address}, logged why") from None
+        except self._dropped as e:
+            raise WorkerCrashed(f"the Dask cluster dropped the task ({e}): its scheduler restarted, "
+                                f"or the connection was lost") from None
         finally:
             # Queued: the scheduler forgets it; running: its result is dropped; done: its data freed.
             future.release()

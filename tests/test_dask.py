@@ -47,11 +47,12 @@ def cluster(tmp_path_factory):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
     logs = tmp_path_factory.mktemp("dask")
-    procs = [subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+    # The commands `dask scheduler` and `dask worker` are, as this interpreter's modules:
+    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler", "w"),
                               start_new_session=True)]
     address = f"127.0.0.1:{port}"
-    procs.append(subprocess.Popen(["dask", "worker", f"tcp://{address}", "--nworkers", "2", "--nthreads", "1",
+    procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://{address}", "--nworkers", "2", "--nthreads", "1",
                                    "--host", "127.0.0.1", "--no-dashboard"],
                                   env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(logs / "workers", "w"),
                                   start_new_session=True))
