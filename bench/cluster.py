@@ -31,7 +31,7 @@ from .anchors import REPO, thinwatch_once
 from .generate import IRSpec, generate_ir
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -43,7 +43,7 @@ def local_cluster(workers: int, logs: Path, env: dict[str, str] | None = None) -
     once every worker has joined. `dask scheduler` and `dask worker` are
     run as this interpreter's modules, in process groups of their own."""
     from distributed import Client
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     address = f"127.0.0.1:{port}"
     logs.mkdir(parents=True, exist_ok=True)

@@ -21,6 +21,7 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
+from bench.cluster import free_port, local_cluster                        # noqa: E402
 from conftest import ROOT, SAMPLE_IR, IGNORE, Outcome, build, outputs      # noqa: E402
 from engine import emit, native_llvm                                      # noqa: E402
 from engine.build import emit_options                                     # noqa: E402
@@ -33,49 +34,15 @@ from test_reliability import CRASH_MODULE                                 # noqa
 from test_watch import big_workspace                                      # noqa: E402
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    """A scheduler and two single-threaded workers (llvmlite serialises
-    threads), loopback only, with this checkout's engine importable. A task
-    is given up after killing two workers, not four: the abort test stays fast."""
-    port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}
-    logs = tmp_path_factory.mktemp("dask")
-    # The commands `dask scheduler` and `dask worker` are, as this interpreter's modules:
-    procs = [subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                              env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(logs / "scheduler", "w"),
-                              start_new_session=True)]
-    address = f"127.0.0.1:{port}"
-    procs.append(subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", f"tcp://{address}", "--nworkers", "2", "--nthreads", "1",
-                                   "--host", "127.0.0.1", "--no-dashboard"],
-                                  env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(logs / "workers", "w"),
-                                  start_new_session=True))
-    observer = None
-    try:
-        deadline = time.monotonic() + 60
-        while observer is None:
-            try:
-                observer = distributed.Client(f"tcp://{address}", timeout=2, set_as_default=False)
-            except OSError:
-                assert time.monotonic() < deadline, (logs / "scheduler").read_text()
-        observer.wait_for_workers(2, timeout=60)
-        yield address, observer
-    finally:
-        if observer is not None:
-            observer.close()
-        for proc in reversed(procs):             # workers first, then the scheduler: each group we started
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    """A scheduler and two single-threaded workers on loopback, with this
+    checkout's engine importable (bench/cluster.py). A task is given up after
+    killing two workers, not four: the abort test stays fast."""
+    with local_cluster(2, tmp_path_factory.mktemp("dask"),
+                       {"DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"}) as address:
+        with distributed.Client(f"tcp://{address}", set_as_default=False) as observer:
+            yield address, observer
 
 
 def _our_tasks(observer) -> list[str]:
@@ -173,7 +140,7 @@ def test_an_unreachable_scheduler_is_a_clear_error_at_once(tmp_path):
     ws = _copy(SAMPLE_IR, tmp_path / "ws")
     t = time.monotonic()
     res = subprocess.run([sys.executable, "-m", "engine.cli", "build", "--no-tui", "--executor",
-                          f"dask://127.0.0.1:{_free_port()}", str(ws)], cwd=ROOT, capture_output=True, text=True)
+                          f"dask://127.0.0.1:{free_port()}", str(ws)], cwd=ROOT, capture_output=True, text=True)
     assert res.returncode == 2 and time.monotonic() - t < 10
     assert "cannot reach the Dask scheduler at 127.0.0.1:" in res.stderr and "Traceback" not in res.stderr
 
