@@ -34,7 +34,7 @@ def test_a_second_cargo_checkout_elsewhere_reuses_every_object(tmp_path):
     assert not (second / ".thinwatch" / "cache").exists()      # all of it went to the shared one
 
 
-def _ir_checkout(root: Path, cache: Path, limits: str = "") -> Path:
+def _ir_checkout(root: Path, cache: Path | str, limits: str = "") -> Path:
     ws = shutil.copytree(SAMPLE_IR, root, ignore=IGNORE)
     with open(ws / "thinwatch.toml", "a") as f:
         f.write(f'\n[cache]\ndir = "{cache}"\n{limits}')
@@ -43,7 +43,8 @@ def _ir_checkout(root: Path, cache: Path, limits: str = "") -> Path:
 
 def test_the_cache_dir_setting_shares_a_cache(tmp_path, pool):
     shared = tmp_path / "shared"
-    first, second = _ir_checkout(tmp_path / "a", shared), _ir_checkout(tmp_path / "b" / "c", shared)
+    # The second names it relative to its manifest, as a checkout beside it would.
+    first, second = _ir_checkout(tmp_path / "a", shared), _ir_checkout(tmp_path / "b" / "c", "../../shared")
     assert build(first, pool).finished.backend_jobs == 9
     again = build(second, pool)
     assert again.finished.ok and again.finished.backend_jobs == 0 and set(again.states.values()) == {"reused"}
