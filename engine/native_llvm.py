@@ -29,7 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import orjson
+
 from . import files, llvm_env
+from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
 
 # The LLVM target a triple's architecture belongs to (its initialiser names).
@@ -59,10 +62,11 @@ def llvmlite_codegen() -> Codegen:
                    f"{llvm_env.version()} (assertions {llvm_env.binding().llvm_assertions_state})")
 
 
-def choose(setting: str, cwd: Path) -> Codegen:
+def choose(setting: str, cwd: Path, memo: Path | None = None) -> Codegen:
     """The backend LLVM for a workspace setting: "auto" (the Rust toolchain's
     libLLVM if it has llvmlite's major version, else llvmlite), "llvmlite",
-    or the path of an LLVM shared library."""
+    or the path of an LLVM shared library. `memo`: a file (in the build
+    directory) keeping the library's identity between processes."""
     if setting == "llvmlite":
         return llvmlite_codegen()
     if setting == "auto":
@@ -70,7 +74,7 @@ def choose(setting: str, cwd: Path) -> Codegen:
         if found is None:
             return llvmlite_codegen()
         try:
-            return _describe(found)
+            return _describe(found, memo)
         except ConfigError:
             return llvmlite_codegen()
     path = Path(setting).expanduser()
@@ -78,7 +82,7 @@ def choose(setting: str, cwd: Path) -> Codegen:
         path = cwd / path
     if not path.is_file():
         raise ConfigError(f"llvm = {setting!r}: no such file")
-    return _describe(str(path.resolve()))
+    return _describe(str(path.resolve()), memo)
 
 
 _toolchains: dict[str, tuple[tuple, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
@@ -137,12 +141,12 @@ def _file_id(path: str) -> str:
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
 
 
-def _describe(path: str) -> Codegen:
-    return _described(path, _file_id(path))
+def _describe(path: str, memo: Path | None) -> Codegen:
+    return _described(path, _file_id(path), memo)
 
 
 @lru_cache(maxsize=None)
-def _described(path: str, stamp: str) -> Codegen:
+def _described(path: str, stamp: str, memo: Path | None) -> Codegen:
     lib = _load(path)
     if lib.stamp != stamp:
         raise ConfigError(f"{path} changed on disk after thinwatch loaded it: restart thinwatch")
@@ -152,7 +156,26 @@ def _described(path: str, stamp: str) -> Codegen:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")
     name = f"LLVM {'.'.join(map(str, version))}"
-    return Codegen(path, stamp, _identity(path, stamp), "thinlto", f"{name}, {path}")
+    return Codegen(path, stamp, _remembered_identity(path, stamp, memo), "thinlto", f"{name}, {path}")
+
+
+def _remembered_identity(path: str, stamp: str, memo: Path | None) -> str:
+    """`_identity`, kept in `memo` for the very file it was taken of:
+    hashing the library was ~0.1 s of every one-shot `thinwatch build`."""
+    file = f"{path}\0{stamp}"
+    try:
+        known = orjson.loads(memo.read_bytes()) if memo is not None else {}
+        if known.get("file") == file:
+            return known["identity"]
+    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError):
+        pass                           # absent or damaged: taken again
+    identity = _identity(path, stamp)
+    if memo is not None:
+        try:
+            atomic_write(memo, orjson.dumps({"file": file, "identity": identity}))
+        except OSError:
+            pass                       # kept next time, maybe
+    return identity
 
 
 @lru_cache(maxsize=None)

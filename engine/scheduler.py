@@ -61,7 +61,8 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         open_build_dir(project.build_dir)
         # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
         emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))
-        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root))
+        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root,
+                                                   project.build_dir / "llvm-identity.json"))
         b = Build(project, executor, report, codegen, emit_opts, memory)
         try:
             b.cache.open()

@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import orjson
+import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR, build, clean_outputs, edit, outputs, thinwatch
+from engine import native_llvm
 from engine.cache import Cache
 from test_rust import SAMPLE_RUST
 
@@ -87,3 +89,20 @@ def test_a_cache_in_use_by_another_build_is_not_pruned(tmp_path):
     alone.open()
     assert alone.prune(keep=set(), max_bytes=0, max_age=0) == 2        # alone, it prunes
     alone.close()
+
+
+def test_the_backend_llvm_is_named_by_content_and_remembered_for_that_very_file(tmp_path):
+    """Keys name the libLLVM by version and digest, never its path; the
+    digest is kept in the build directory for the file it was taken of."""
+    codegen = native_llvm.choose("auto", ROOT)
+    if not codegen.library:
+        pytest.skip("no Rust toolchain libLLVM of llvmlite's major version")
+    assert codegen.library not in codegen.identity and " sha256:" in codegen.identity
+    fresh = tmp_path / "fresh.json"
+    assert native_llvm.choose("auto", ROOT, fresh).identity == codegen.identity
+    assert orjson.loads(fresh.read_bytes())["identity"] == codegen.identity
+    this_file, another = f"{codegen.library}\0{codegen.stamp}", f"{codegen.library}\0another stamp"
+    for name, file, expected in (("kept", this_file, "as kept"), ("stale", another, codegen.identity)):
+        memo = tmp_path / f"{name}.json"
+        memo.write_bytes(orjson.dumps({"file": file, "identity": "as kept"}))
+        assert native_llvm.choose("auto", ROOT, memo).identity == expected
