@@ -41,10 +41,11 @@ def free_port() -> int:
 def local_cluster(workers: int, logs: Path, env: dict[str, str] | None = None) -> Iterator[str]:
     """A scheduler and `workers` workers on loopback; yields its HOST:PORT
     once every worker has joined. `dask scheduler` and `dask worker` are
-    run as this interpreter's modules, in process groups of their own."""
+    run as this interpreter's modules, in process groups of their own; their
+    logs and the workers' scratch space go in `logs`, not in $TMPDIR."""
     from distributed import Client
     port = free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
+    env = {**os.environ, "PYTHONPATH": str(REPO), "DASK_TEMPORARY_DIRECTORY": str(logs / "scratch"), **(env or {})}
     address = f"127.0.0.1:{port}"
     logs.mkdir(parents=True, exist_ok=True)
     commands = [["distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
