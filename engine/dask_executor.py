@@ -32,6 +32,7 @@ from .executor import TaskResult
 
 # An unreachable scheduler must fail at once, not after a long retry.
 CONNECT_TIMEOUT = 5.0
+FETCH_EVERY = 1.0
 
 
 def on_worker(llvmlite: str, fn, *args) -> tuple:
@@ -87,8 +88,13 @@ class DaskExecutor:
         try:
             future.add_done_callback(wake)
             await done      # then `result` takes no thread for long (a thread per task would starve the rest)
-            # A result lost with its worker since is computed again: `result` waits for it.
-            return TaskResult(*await asyncio.to_thread(future.result))
+            while True:
+                # A result lost with its worker since is computed again, and `result` waits for it: a
+                # second at a time, so that a cancellation meanwhile leaves no thread waiting on.
+                try:
+                    return TaskResult(*await asyncio.to_thread(future.result, FETCH_EVERY))
+                except TimeoutError:
+                    continue
         except self._killed_worker as e:
             raise WorkerCrashed(f"the task's worker process died on each of the {e.allowed_failures + 1} "
                                 f"workers that ran it (LLVM abort, signal or out of memory); the last, "
