@@ -165,12 +165,12 @@ def run_build_command(cmd: list[str], cwd: Path, env: dict, memory: bool = False
     return seconds, subprocess.CompletedProcess(cmd, proc.returncode, out, err), peak.kib if peak else None
 
 
-def thinwatch_once(ws: Path, jobs: int, memory: bool = False) -> tuple[float, dict, int | None]:
-    """Cold `thinwatch build --once` (process start included): seconds, its
-    build-finished event, peak memory if asked for."""
+def thinwatch_once(ws: Path, jobs: int, memory: bool = False, extra: list[str] = ()) -> tuple[float, dict, int | None]:
+    """Cold `thinwatch build --once` (process start included), with `extra`
+    options: seconds, its build-finished event, peak memory if asked for."""
     import orjson
     seconds, p, peak = run_build_command(
-        [sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", "-j", str(jobs), str(ws)],
+        [sys.executable, "-m", "thinwatch.engine.cli", "build", "--once", "--json", "-j", str(jobs), *extra, str(ws)],
         REPO, {**os.environ, "PYTHONPATH": str(REPO)}, memory)
     last = {}
     for line in p.stdout.splitlines():

@@ -19,14 +19,21 @@ from .fragment import Fragment, merge, promoted_name, function_declaration, glob
 @dataclass(frozen=True)
 class BackendOptions:
     """Everything a backend job reads besides its module, plan and fragments,
-    so all of it is part of every backend key. Relocations are not an option:
-    objects are always PIC, to link with `-pie`."""
+    so all of it but where this machine keeps the LLVM (`MACHINE_LOCAL`) is
+    part of every backend key. Relocations are not an option: objects are
+    always PIC, to link with `-pie`."""
     triple: str
     opt_level: int
     cpu: str            # "" = the triple's generic CPU
     library: str        # the LLVM that compiles: a shared library's path, "" = llvmlite in-process
-    codegen: str        # that LLVM's identity (version, and the library's stamp)
+    library_stamp: str  # that file on the engine's machine (native_llvm.Codegen.stamp)
+    codegen: str        # that LLVM's identity (version, and the library's content digest)
     pipeline: str       # its pass pipeline, without the level
+
+
+# Where the engine's machine keeps the LLVM, not what it is: out of every key,
+# so that a checkout at another path, or another machine, reuses the objects.
+MACHINE_LOCAL = ("library", "library_stamp")
 
 
 def _relink(mt: irtext.ModuleText, name: str, keyword: str, visibility: str | None = None) -> None:
@@ -72,8 +79,8 @@ def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[Frag
     mt = apply_plan(str(own), module_id, plan)
     imported = merge(mt, fragments)
     if opts.library:
-        obj, ir = native_llvm.compile_text(opts.library, opts.codegen, mt.render(), opts.triple,
-                                           opts.cpu, opts.opt_level, opts.pipeline, want_ir)
+        obj, ir = native_llvm.compile_text(opts.library, opts.library_stamp, opts.codegen, mt.render(),
+                                           opts.triple, opts.cpu, opts.opt_level, opts.pipeline, want_ir)
         return {"object": obj, "imported": imported, "ir": ir}
     mod = llvm.parse_assembly(mt.render(), llvm.create_context())
     llvm_env.verify(mod)

@@ -85,7 +85,7 @@ class Build:
         self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
         self.executor = executor
         self.report = report
-        self.cache = Cache(ws.build_dir / "cache")
+        self.cache = Cache(ws.cache_root)
         self._emit_opts = emit_opts
         self.emit_opts: dict = {}           # known once `emission_ready` returned
         self._codegen = codegen
@@ -119,7 +119,8 @@ class Build:
                 raise codegen
             self.codegen = codegen
             self.backend_opts = BackendOptions(self.emit_opts["triple"], self.ws.opt_level, self.ws.cpu,
-                                               codegen.library, codegen.identity, codegen.pipeline)
+                                               codegen.library, codegen.stamp, codegen.identity,
+                                               codegen.pipeline)
 
     @property
     def all_backend_jobs(self) -> int:

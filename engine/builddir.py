@@ -1,4 +1,5 @@
-"""The build directory `<workspace>/.thinwatch/`, the only place thinwatch writes.
+"""The build directory `<workspace>/.thinwatch/`, the only place thinwatch
+writes (but for a cache directory the user names: engine/cache.py).
 
 The rules every writer follows (README, "Reliability"):
 - thinwatch writes only inside its build directory, and never through a

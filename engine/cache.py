@@ -1,4 +1,7 @@
-"""The content-addressed cache under `<build dir>/cache/`.
+"""The content-addressed cache: `<build dir>/cache/`, or the `cache_dir` a
+workspace names, which checkouts, worktrees or machines (over NFS) of one
+user may share: keys hold no path, user or host, so a checkout elsewhere
+finds every entry it would build.
 
     cache/emit/<k[:2]>/<k>   orjson: the summary of one module version
     cache/frag/<k[:2]>/<k>   orjson: its import fragments
@@ -11,6 +14,13 @@ newline; an entry whose payload does not match is discarded on read, so a torn
 or corrupted file is rebuilt, never used. Writes go to a temporary name in the
 same directory and are renamed into place.
 
+Several builds may read, write and prune one cache at once. Every build
+holds a shared lock on `<cache>/.lock` while it uses the cache (`open` to
+`close`), and prunes only if it can take that lock alone: an entry another
+build may still read is never pruned under it. (A busy shared cache is
+then pruned by whichever build next finds itself alone.) Were an entry
+removed anyway, by hand, a build finds it missing and compiles it again.
+
 Only regular files two directories below a kind are entries: anything else
 (a note, `.DS_Store`, a link, a stray directory) is left alone by pruning,
 and a link or file where one of the cache's own directories belongs is
@@ -19,6 +29,7 @@ replaced by that directory, never written through (engine/builddir.py).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import tempfile
@@ -36,6 +47,26 @@ class Cache:
         self.root = Path(root)
         self.written = 0          # entries this instance added: nothing added, nothing to prune
         self._checked: set[Path] = set()     # directories made private (a build's worth: once each)
+        self._lock: int | None = None        # the shared lock's descriptor, while open
+
+    def open(self) -> None:
+        """Start using the cache: make it, and hold it shared (see above).
+        Waits only while another build prunes it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(self.root)
+        self._checked.add(self.root)
+        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._lock = fd
+
+    def close(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)          # drops the lock
+            self._lock = None
 
     def _path(self, kind: str, key: str) -> Path:
         return self.root / kind / key[:2] / key
@@ -58,7 +89,15 @@ class Cache:
     def prune(self, keep: set[tuple[str, str]], max_bytes: int = DEFAULT_MAX_BYTES,
               max_age: float = DEFAULT_MAX_AGE) -> int:
         """Drop entries older than `max_age`, then the oldest until the cache
-        fits in `max_bytes`; never an entry in `keep`. Returns entries removed."""
+        fits in `max_bytes`; never an entry in `keep`. Returns entries removed:
+        none if another build is using the cache. The build's last use of it:
+        a lock that cannot be made exclusive may be dropped (flock converts
+        by releasing first)."""
+        if self._lock is not None:
+            try:
+                fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0
         entries = []
         for kind in _listed(self.root):
             if kind.is_dir(follow_symlinks=False):

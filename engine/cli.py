@@ -32,6 +32,7 @@ from .frontends.ir import MANIFEST
 from .project import BUILD_DIR
 from .report import Printer
 from .session_api import Session, exit_code
+from .settings import executor_setting
 
 
 class TerminalUI(Protocol):
@@ -40,7 +41,8 @@ class TerminalUI(Protocol):
     cargo's flags mean the same in both front ends."""
 
     def __call__(self, root: Path, jobs: int, on_change: str, *, tests: bool, options: Selection,
-                 run: list[str] | None, test_args: Sequence[str]) -> int: ...
+                 run: list[str] | None, test_args: Sequence[str], executor: str | None,
+                 cache_dir: Path | None) -> int: ...
 
 
 COMMANDS = ("build", "watch", "test", "run", "clean")
@@ -90,6 +92,11 @@ def parser() -> argparse.ArgumentParser:
                    help="if another thinwatch is using the workspace, wait for it instead of failing")
     p.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="worker processes")
     p.add_argument("--watch", action="store_true", help="test: run the tests again after every change")
+    p.add_argument("--executor", metavar="WHERE", type=_executor,
+                   help='where tasks run: "local" (worker processes, the default) or a Dask cluster, '
+                        '"dask://HOST:PORT"; overrides the workspace\'s `executor` setting')
+    p.add_argument("--cache-dir", metavar="DIR", type=lambda d: Path(d).expanduser().resolve(),
+                   help="the cache, which checkouts may share (default: the workspace's .thinwatch/cache)")
     p.add_argument("--version", action=_Version)
     cargo = p.add_argument_group("cargo's selection flags (Cargo workspaces), passed to every cargo thinwatch runs")
     cargo.add_argument("-p", "--package", action="append", default=[], metavar="SPEC")
@@ -103,12 +110,20 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _executor(value: str) -> str:
+    try:
+        return executor_setting(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 async def _headless(args, root: Path) -> int:
     me = asyncio.current_task()
     # Whoever reads the lines is gone: stop as on an interrupt; nobody is told.
     printer = Printer(json=args.json, on_closed=me.cancel)
     session = Session(root, args.jobs, printer, on_change=args.on_change, tests=args.command == "test",
-                      wait=args.wait, options=args.selection, run=args.run, test_args=args.rest)
+                      wait=args.wait, options=args.selection, run=args.run, test_args=args.rest,
+                      executor=args.executor, cache_dir=args.cache_dir)
     loop = asyncio.get_running_loop()
     stopped_by = []
 
@@ -243,7 +258,7 @@ def _run(args, root: Path, terminal: TerminalUI | None) -> int:
     watching = not args.once and (args.command in ("watch", "run") or (args.command == "test" and args.watch))
     if watching and terminal is not None and not (args.no_tui or args.json) and sys.stdout.isatty():
         return terminal(root, args.jobs, args.on_change, tests=args.command == "test", options=args.selection,
-                        run=args.run, test_args=args.rest)
+                        run=args.run, test_args=args.rest, executor=args.executor, cache_dir=args.cache_dir)
     return asyncio.run(_headless(args, root))
 
 

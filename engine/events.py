@@ -93,7 +93,7 @@ class TaskFinished(Event):
     reason: ClassVar[str] = "task-finished"
     module: str
     phase: str            # emit | backend
-    worker: int
+    worker: int | str     # a local worker's PID, or "host:pid" of a cluster's
     start: float
     seconds: float
     early: bool = False   # a backend job started while cargo still ran (engine/early.py)
@@ -145,6 +145,7 @@ class BuildFinished(Event):
     outputs: list[str] = field(default_factory=list)
     early_jobs: int = 0       # of backend_jobs, started while cargo ran (engine/early.py)
     backend_llvm: str = ""    # which LLVM compiled the backends (native_llvm.Codegen.label)
+    executor: str = ""        # where tasks ran (executor.Executor.where)
 
 
 @dataclass

@@ -8,8 +8,8 @@ its arguments somewhere and hand back its value, or one of three errors.
 - `asyncio.CancelledError`: the build was abandoned; a task not started yet
   never runs.
 
-The local process pool (`pool.TaskPool`) implements it; another executor
-(a cluster) implements the same and the scheduler does not change. Tasks
+The local process pool (`pool.TaskPool`) implements it, and so does a Dask
+cluster (`dask_executor.DaskExecutor`); the scheduler does not change. Tasks
 carry their inputs as arguments and return plain values, so they need
 nothing of the workspace or the cache where they run.
 """
@@ -32,13 +32,14 @@ IN_FLIGHT_PER_JOB = 8
 @dataclass
 class TaskResult:
     value: object
-    worker: int            # which process ran it (a PID locally)
+    worker: int | str      # which process ran it: a PID locally, "host:pid" on a cluster
     start: float           # wall-clock seconds since the epoch
     end: float
 
 
 class Executor(Protocol):
     jobs: int              # tasks it runs at once
+    where: str             # where tasks run, for people ("2 local worker processes")
 
     async def run(self, fn: Callable, *args) -> TaskResult: ...
 

@@ -7,13 +7,14 @@ records rather than a guess.
 
 from __future__ import annotations
 
-from .backend import BackendOptions
+from .backend import MACHINE_LOCAL, BackendOptions
 from .fragment import digest
 from . import llvm_env
 from .names import demangle
 from .thinlink import ModulePlan
 
-KEY_FORMAT = 3
+# 4: no machine path in the key (the LLVM by content, not by path)
+KEY_FORMAT = 4
 
 
 def components(module_id: str, own_hash: str, plan: ModulePlan, options: BackendOptions) -> dict:
@@ -22,7 +23,7 @@ def components(module_id: str, own_hash: str, plan: ModulePlan, options: Backend
         "llvm": llvm_env.version(),
         "module": module_id,       # the backend derives promoted names from it
         # As the plain dict a record read back from state.json holds, to compare with it.
-        "options": vars(options),
+        "options": {k: v for k, v in vars(options).items() if k not in MACHINE_LOCAL},
         "own": own_hash,
         "imports": [[i.name, i.exporter, i.hash] for i in plan.imports],
         "promote": plan.promote,

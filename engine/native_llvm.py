@@ -11,12 +11,17 @@ emit the object there. Everything else (summaries, fragments, plans) stays
 with llvmlite, whose printed IR the same major version reads.
 
 Which LLVM compiled an object is part of its key (`backend.BackendOptions`),
-so switching between them never reuses an object of the other.
+so switching between them never reuses an object of the other. It is named
+by identity (version and the SHA-256 of the library's content), never by
+its path: a checkout elsewhere, or a machine sharing the cache, whose
+toolchain is the same file reuses every object, and a worker whose library
+differs is refused (`compile_text`).
 """
 
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import os
 import subprocess
 import time
@@ -24,7 +29,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import orjson
+
 from . import files, llvm_env
+from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
 
 # The LLVM target a triple's architecture belongs to (its initialiser names).
@@ -42,21 +50,23 @@ _RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
 class Codegen:
     """Which LLVM optimises and compiles the backend jobs."""
     library: str            # path of the shared library; "" = llvmlite in-process
-    identity: str           # version and file stamp: part of every backend key
+    stamp: str              # that file on this machine (`_file_id`) when its identity was taken
+    identity: str           # version and content digest: part of every backend key
     pipeline: str           # the pass pipeline, without its level
     label: str              # for people: which LLVM, and where it is
 
 
 @lru_cache(maxsize=None)
 def llvmlite_codegen() -> Codegen:
-    return Codegen("", llvm_env.version(), "default",
+    return Codegen("", "", llvm_env.version(), "default",
                    f"{llvm_env.version()} (assertions {llvm_env.binding().llvm_assertions_state})")
 
 
-def choose(setting: str, cwd: Path) -> Codegen:
+def choose(setting: str, cwd: Path, memo: Path | None = None) -> Codegen:
     """The backend LLVM for a workspace setting: "auto" (the Rust toolchain's
     libLLVM if it has llvmlite's major version, else llvmlite), "llvmlite",
-    or the path of an LLVM shared library."""
+    or the path of an LLVM shared library. `memo`: a file (in the build
+    directory) keeping the library's identity between processes."""
     if setting == "llvmlite":
         return llvmlite_codegen()
     if setting == "auto":
@@ -64,7 +74,7 @@ def choose(setting: str, cwd: Path) -> Codegen:
         if found is None:
             return llvmlite_codegen()
         try:
-            return _describe(found)
+            return _describe(found, memo)
         except ConfigError:
             return llvmlite_codegen()
     path = Path(setting).expanduser()
@@ -72,7 +82,7 @@ def choose(setting: str, cwd: Path) -> Codegen:
         path = cwd / path
     if not path.is_file():
         raise ConfigError(f"llvm = {setting!r}: no such file")
-    return _describe(str(path.resolve()))
+    return _describe(str(path.resolve()), memo)
 
 
 _toolchains: dict[str, tuple[tuple, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
@@ -124,12 +134,19 @@ def _find_toolchain_library(cwd: str) -> str | None:
     return None
 
 
-def _describe(path: str) -> Codegen:
-    return _described(path, files.installed(path))
+def _file_id(path: str) -> str:
+    """This very file on this machine, unchanged: its device, inode, size and
+    mtime. Another machine's copy, or a rewrite, has another."""
+    st = os.stat(path)
+    return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
+
+
+def _describe(path: str, memo: Path | None) -> Codegen:
+    return _described(path, _file_id(path), memo)
 
 
 @lru_cache(maxsize=None)
-def _described(path: str, stamp: str) -> Codegen:
+def _described(path: str, stamp: str, memo: Path | None) -> Codegen:
     lib = _load(path)
     if lib.stamp != stamp:
         raise ConfigError(f"{path} changed on disk after thinwatch loaded it: restart thinwatch")
@@ -139,7 +156,35 @@ def _described(path: str, stamp: str) -> Codegen:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")
     name = f"LLVM {'.'.join(map(str, version))}"
-    return Codegen(path, f"{name} {path} {stamp}", "thinlto", f"{name}, {path}")
+    return Codegen(path, stamp, _remembered_identity(path, stamp, memo), "thinlto", f"{name}, {path}")
+
+
+def _remembered_identity(path: str, stamp: str, memo: Path | None) -> str:
+    """`_identity`, kept in `memo` for the very file it was taken of:
+    hashing the library was ~0.1 s of every one-shot `thinwatch build`."""
+    file = f"{path}\0{stamp}"
+    try:
+        known = orjson.loads(memo.read_bytes()) if memo is not None else {}
+        if known.get("file") == file:
+            return known["identity"]
+    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError):
+        pass                           # absent or damaged: taken again
+    identity = _identity(path, stamp)
+    if memo is not None:
+        try:
+            atomic_write(memo, orjson.dumps({"file": file, "identity": identity}))
+        except OSError:
+            pass                       # kept next time, maybe
+    return identity
+
+
+@lru_cache(maxsize=None)
+def _identity(path: str, stamp: str) -> str:
+    """The library's version and content digest, once per process and file
+    (hashing ~200 MB takes ~0.2 s). `stamp` is only the cache's key."""
+    version = '.'.join(map(str, _load(path).version()))
+    with open(path, "rb") as f:
+        return f"LLVM {version} sha256:{hashlib.file_digest(f, 'sha256').hexdigest()[:32]}"
 
 
 @lru_cache(maxsize=None)
@@ -147,9 +192,9 @@ def _load(path: str) -> "_Library":
     # A process keeps the first library it loads from a path (dlopen matches
     # by name), so what it loaded is known by the file's stamp around the load.
     try:
-        before = files.installed(path)
+        before = _file_id(path)
         lib = _Library(ctypes.CDLL(path), before)
-        if files.installed(path) != before:
+        if _file_id(path) != before:
             raise OSError("it changed while being loaded")
         return lib
     except OSError as e:
@@ -158,16 +203,28 @@ def _load(path: str) -> "_Library":
         raise ConfigError(f"{path} does not export the LLVM-C API ({e})") from None
 
 
-def compile_text(library: str, identity: str, text: str, triple: str, cpu: str, opt: int, pipeline: str,
-                 want_ir: bool) -> tuple[bytes, str | None]:
+def compile_text(library: str, stamp: str, identity: str, text: str, triple: str, cpu: str, opt: int,
+                 pipeline: str, want_ir: bool) -> tuple[bytes, str | None]:
     """Parse, verify, optimise and compile one module: (object, optimised IR),
-    in the library `identity` (a key component) names and no other."""
+    in the library `identity` (a key component) names and no other. A worker
+    that loaded the very file the engine described (`stamp`) trusts the
+    engine's digest; any other (a cluster's worker, or the file replaced
+    since) hashes its own once and is refused if it differs."""
     try:
         lib = _load(library)
     except ConfigError as e:
-        raise TaskFailed(str(e)) from None
-    if not identity.endswith(" " + lib.stamp):
-        raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart thinwatch")
+        raise TaskFailed(f"this worker has no usable LLVM at {library}: {e}") from None
+    if lib.stamp != stamp:
+        try:
+            changed = _file_id(library) != lib.stamp
+        except OSError:
+            changed = True
+        if changed:
+            raise TaskFailed(f"{library} changed on disk after this worker loaded it: restart it")
+        mine = _identity(library, lib.stamp)
+        if mine != identity:
+            raise TaskFailed(f"refused: this worker's LLVM ({mine}, {library}) differs from the one the "
+                             f"build's keys name ({identity}); give every worker the same toolchain")
     return lib.compile(text, triple, cpu, opt, pipeline, want_ir)
 
 

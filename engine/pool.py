@@ -181,6 +181,7 @@ class _Worker:
 class TaskPool:
     def __init__(self, jobs: int):
         self.jobs = max(1, jobs)
+        self.where = f"{self.jobs} local worker process{'es' if self.jobs > 1 else ''}"
         self.stall = STALL
         self._ctx = multiprocessing.get_context("forkserver")
         # Workers fork from a server that has the engine's tasks and LLVM loaded, and

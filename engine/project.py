@@ -92,6 +92,8 @@ class Project:
     run: list[str] = field(default_factory=list)
     cache_max_bytes: int = DEFAULT_MAX_BYTES
     cache_max_age: float = DEFAULT_MAX_AGE
+    cache_dir: Path | None = None   # a cache to share with other checkouts; None = the build dir's
+    executor: str = ""              # where tasks run: "" = local worker processes (engine/executors.py)
 
     @classmethod
     def open(cls, root: Path, options=None) -> "Project":
@@ -102,6 +104,10 @@ class Project:
     @property
     def build_dir(self) -> Path:
         return self.root / BUILD_DIR
+
+    @property
+    def cache_root(self) -> Path:
+        return self.cache_dir or self.build_dir / "cache"
 
     async def prepare(self, report: "Reporter", tests: bool, early: EarlyModules | None) -> list[Unit] | None:
         """This build's link units, or None if the front end failed (it has

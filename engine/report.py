@@ -27,6 +27,7 @@ class Printer:
         self.out = stream or sys.stdout
         self.colour = (not json and self.out.isatty() and "NO_COLOR" not in os.environ)
         self.backend_llvm = ""       # said once, and again when it changes
+        self.executor = ""           # likewise
         self.on_closed = on_closed   # told once when the reader has gone (`| head`, a closed pipe)
         self.closed = False
 
@@ -95,5 +96,8 @@ class Printer:
             if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
                 self.backend_llvm = ev.backend_llvm
                 line = f"  backends compiled by {ev.backend_llvm}\n" + line
+            if ev.executor and ev.executor != self.executor:
+                self.executor = ev.executor
+                line = f"  tasks run on {ev.executor}\n" + line
             return line
         return None

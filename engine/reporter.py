@@ -51,7 +51,8 @@ class Reporter:
             self.phases[name] = self.phases.get(name, 0.0) + time.monotonic() - t
 
     def finished(self, ok: bool, *, counted: bool = True, backend_jobs: int = 0, outputs: list[str] = (),
-                 early_jobs: int = 0, backend_llvm: str = "", superseded: bool = False) -> BuildFinished:
+                 early_jobs: int = 0, backend_llvm: str = "", executor: str = "",
+                 superseded: bool = False) -> BuildFinished:
         """The build's last event. `counted` is False when it never got to
         its modules (the workspace is unusable, or it was superseded): its
         counts are then empty, not zeros."""
@@ -59,7 +60,7 @@ class Reporter:
         ev = BuildFinished(self.generation, ok, counts, round(time.monotonic() - self.started_at, 4),
                            {k: round(v, 4) for k, v in self.phases.items()}, backend_jobs,
                            outputs[0] if outputs else None, superseded=superseded, outputs=list(outputs),
-                           early_jobs=early_jobs, backend_llvm=backend_llvm)
+                           early_jobs=early_jobs, backend_llvm=backend_llvm, executor=executor)
         self.sink(ev)
         return ev
 

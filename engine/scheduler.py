@@ -43,10 +43,11 @@ async def _in_thread(fn, *args):
 
 async def run_build(root: Path, executor: Executor, report: Reporter, trigger: list[str] | None = None,
                     tests: bool = False, on_build: Callable[[Build], None] | None = None,
-                    memory: Memory | None = None, unchanged: Build | None = None, options=None) -> BuildFinished:
+                    memory: Memory | None = None, unchanged: Build | None = None, options=None,
+                    cache_dir: Path | None = None) -> BuildFinished:
     """Build the workspace at `root`, with the front end's `options`.
     `unchanged` is the last build, when every input is known to be as it
-    left them: nothing is read or run."""
+    left them: nothing is read or run. `cache_dir` overrides the workspace's."""
     report.started(trigger or [], str(root))
     if unchanged is not None:
         for em in sorted((em for em, _, _ in unchanged.inputs.values()), key=lambda em: em.source.id):
@@ -56,11 +57,18 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         return report.finished(True, outputs=unchanged.outputs)
     try:
         project = open_project(root, options)
+        if cache_dir is not None:
+            project.cache_dir = cache_dir
         open_build_dir(project.build_dir)
         # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
         emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))
-        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root))
+        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root,
+                                                   project.build_dir / "llvm-identity.json"))
         b = Build(project, executor, report, codegen, emit_opts, memory)
+        try:
+            b.cache.open()
+        except OSError as e:
+            raise ConfigError(f"cannot use {b.cache.root} as the cache: {e.strerror or e}") from None
         if on_build is not None:
             on_build(b)
     except ConfigError as e:
@@ -76,6 +84,7 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
     finally:
         if b.early is not None:
             b.early.cancel()
+        b.cache.close()
 
 
 async def _build(project, b: Build, tests: bool) -> BuildFinished:
@@ -84,7 +93,7 @@ async def _build(project, b: Build, tests: bool) -> BuildFinished:
     def finish(ok: bool, counted: bool = True) -> BuildFinished:
         return report.finished(ok, counted=counted, backend_jobs=b.all_backend_jobs, outputs=b.outputs,
                                early_jobs=b.early.job_count if b.early else 0,
-                               backend_llvm=b.codegen.label if b.codegen else "")
+                               backend_llvm=b.codegen.label if b.codegen else "", executor=b.executor.where)
 
     with report.phase("frontend"):
         units = await project.prepare(report, tests, b.early.start if b.early else None)

@@ -18,6 +18,7 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 
 _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_EXECUTOR = re.compile(r"dask://[^\s/:]+:\d{1,5}")
 
 
 def read_toml(path: Path) -> dict:
@@ -42,6 +43,16 @@ _KINDS = ((bool, "a boolean"), (int, "an integer"), (float, "a float"), (str, "a
 def _kind(value) -> str:
     """The TOML type of a parsed value, as a message names it."""
     return next((name for types, name in _KINDS if isinstance(value, types)), type(value).__name__)
+
+
+def executor_setting(value: str) -> str:
+    """Where tasks run, as a manifest or `--executor` says it: "" (unset,
+    or "local") or "dask://HOST:PORT"; a ValueError says what it must be."""
+    if value in ("", "local"):
+        return ""
+    if not _EXECUTOR.fullmatch(value):
+        raise ValueError(f'must be "local" or "dask://HOST:PORT" (it is {value!r})')
+    return value
 
 
 class Settings:
@@ -101,6 +112,18 @@ class Settings:
         `<prefix>max_age_days`), as a `Project`'s fields."""
         return {"cache_max_bytes": self.integer(f"{prefix}max_size_mb", DEFAULT_MAX_BYTES >> 20, 0) << 20,
                 "cache_max_age": self.number(f"{prefix}max_age_days", DEFAULT_MAX_AGE / 86400, 0) * 86400}
+
+    def directory(self, key: str) -> Path | None:
+        """A directory, relative to the manifest's; "" or unset: None. Links
+        are resolved here, so that nothing later replaces one by a directory."""
+        value = self.string(key, "")
+        return (self.path.parent / Path(value).expanduser()).resolve() if value else None
+
+    def executor(self, key: str) -> str:
+        try:
+            return executor_setting(self.string(key, ""))
+        except ValueError as e:
+            raise ConfigError(f"{self.where}{key} {e}", str(self.path)) from None
 
     def flag(self, key: str, default: bool) -> bool:
         value = self.values.get(key, default)

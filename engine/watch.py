@@ -27,7 +27,7 @@ from .clean import clean
 from .events import REBUILD, BuildFinished, Event, Paused, ProgramEnded, ProgramOutput, ProgramStarted, Resumed
 from .frontends import kind
 from .lock import WorkspaceLock
-from .pool import TaskPool
+from .executors import open_executor, setting_of
 from .programs import run_program
 from .project import BUILD_DIR, WatchRules
 from .reporter import Reporter
@@ -102,12 +102,14 @@ def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
 class Session:
     def __init__(self, root: Path, jobs: int, sink: Callable[[Event], None], on_change: str = "restart",
                  tests: bool = False, wait: bool = False, options=None,
-                 run: list[str] | None = None, test_args: Sequence[str] = ()):
+                 run: list[str] | None = None, test_args: Sequence[str] = (), executor: str | None = None,
+                 cache_dir: Path | None = None):
         """`tests`: build the test harnesses (`cargo test --no-run`) and, when
         watching, run them with `test_args` after each good build; `run`: the
         program watch mode runs after each good build, instead of the
         manifest's; `options`: the front end's (Cargo: its selection flags,
-        frontends/cargo/select.py)."""
+        frontends/cargo/select.py); `executor`, `cache_dir`: the command
+        line's, over the manifest's (its executor is read once, here)."""
         self.root = Path(root).resolve()
         self.tests = tests
         self.options = options
@@ -117,7 +119,12 @@ class Session:
         self.lock = WorkspaceLock(self.root / BUILD_DIR, wait=wait)
         self.sink = sink
         self.on_change = on_change
-        self.pool = TaskPool(jobs)
+        self.cache_dir = cache_dir
+        try:
+            self.pool = open_executor(setting_of(self.root, options) if executor is None else executor, jobs)
+        except BaseException:
+            self.lock.release()
+            raise
         self.generation = 0
         self.paused = False
         self.last: BuildFinished | None = None
@@ -281,7 +288,7 @@ class Session:
         self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
                                                  tests=self.tests, on_build=building.append, memory=self.memory,
                                                  unchanged=self.last_build if unchanged else None,
-                                                 options=self.options))
+                                                 options=self.options, cache_dir=self.cache_dir))
         try:
             self.last = await self._build
             if not unchanged:

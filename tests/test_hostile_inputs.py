@@ -142,6 +142,9 @@ IR_SETTINGS = [
     ("build", 'opt_level = 2.0', "build.opt_level must be an integer from 0 to 3 (it is 2.0)"),
     ("build", 'llvm = 1', "build.llvm must be a string (it is an integer)"),
     ("build", 'libs = "-lm"', "build.libs must be an array of strings (it is a string)"),
+    ("build", 'executor = "gpu://x"', 'build.executor must be "local" or "dask://HOST:PORT" (it is \'gpu://x\')'),
+    ("build", 'executor = "dask://h"', 'build.executor must be "local" or "dask://HOST:PORT" (it is \'dask://h\')'),
+    ("cache", 'dir = 3', "cache.dir must be a string (it is an integer)"),
     ("cache", 'max_size_mb = -5', "cache.max_size_mb must be an integer of at least 0 (it is -5)"),
     ("cache", 'max_size_mb = true', "cache.max_size_mb must be an integer of at least 0 (it is a boolean)"),
     ("cache", 'max_age_days = -1.5', "cache.max_age_days must be a number of at least 0 (it is -1.5)"),
@@ -168,6 +171,8 @@ CARGO_SETTINGS = [
     ('cache_max_size_mb = -5', "cache_max_size_mb must be an integer of at least 0 (it is -5)"),
     ('cache_max_size_mb = "big"', "cache_max_size_mb must be an integer of at least 0 (it is a string)"),
     ('cache_max_age_days = false', "cache_max_age_days must be a number of at least 0 (it is a boolean)"),
+    ('cache_dir = false', "cache_dir must be a string (it is a boolean)"),
+    ('executor = ["dask://h:1"]', "executor must be a string (it is an array)"),
 ]
 
 

@@ -95,7 +95,7 @@ def test_sigkill_at_twenty_points_then_build_equals_clean(tmp_path, pool):
 def test_corrupted_cache_entries_are_discarded_and_rebuilt(ir_ws, pool, tmp_path):
     assert build(ir_ws, pool).finished.ok
     cache = ir_ws / ".thinwatch" / "cache"
-    for i, entry in enumerate(sorted(p for p in cache.rglob("*") if p.is_file())):
+    for i, entry in enumerate(sorted(p for p in cache.rglob("*") if p.is_file() and p.name != ".lock")):
         data = entry.read_bytes()
         entry.write_bytes(data[: len(data) // 2] if i % 2 else data[:-1] + bytes([data[-1] ^ 1]))
     shutil.rmtree(ir_ws / ".thinwatch" / "objects")
@@ -258,7 +258,7 @@ def test_bounded_cache_keeps_what_the_build_needs(ir_ws, pool):
                                             .replace("%d = sub i32 %ax, %ay", f"%d = {op} i32 %ax, %ay")
                                             .replace("%d = mul i32 %ax, %ay", f"%d = {op} i32 %ax, %ay"))
         assert build(ir_ws, pool).finished.ok
-    entries = [p for p in (ir_ws / ".thinwatch/cache").rglob("*") if p.is_file()]
+    entries = [p for p in (ir_ws / ".thinwatch/cache").rglob("*") if p.is_file() and p.name != ".lock"]
     assert len(entries) == 9 * 4                 # emit + frag + bc + obj of the current build, nothing else
     again = build(ir_ws, pool)
     assert set(again.states.values()) == {"reused"}
@@ -319,11 +319,12 @@ def test_a_cache_that_cannot_be_pruned_leaves_a_good_build_good(ir_ws, pool, tmp
     """Pruning is housekeeping after the outputs and record are in place:
     an entry that cannot be removed is said, and the build stays ok."""
     assert build(ir_ws, pool).finished.ok
-    stale = sorted((ir_ws / ".thinwatch/cache/obj").rglob("*"))
+    # The edited module's object: stale after the edit, so pruned (not any entry, which may stay in use).
+    digest = orjson.loads((ir_ws / ".thinwatch/state.json").read_bytes())["modules"]["core::geom"]["digest"]
     edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
     manifest = ir_ws / "thinwatch.toml"
     manifest.write_text(manifest.read_text() + "\n[cache]\nmax_size_mb = 0\nmax_age_days = 0\n")
-    pinned = next(p for p in stale if p.is_file())
+    pinned = ir_ws / ".thinwatch/cache/obj" / digest[:2] / digest
     subprocess.run(["chattr", "+i", str(pinned)], check=True)      # not even root may remove it
     try:
         out = build(ir_ws, pool)

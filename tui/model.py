@@ -96,6 +96,7 @@ class Model:
         self.last: BuildFinished | None = None      # last build that ran to its end
         self.last_ok: int | None = None             # generation of the last good one
         self.backend_llvm = ""                      # logged once, and again when it changes
+        self.executor = ""                          # where tasks run: likewise
         self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.log_total = 0                          # lines ever logged (for incremental panels)
@@ -274,6 +275,9 @@ class Model:
         if ev.backend_llvm and ev.backend_llvm != self.backend_llvm:
             self.backend_llvm = ev.backend_llvm
             self._log("link", f"backends compiled by {ev.backend_llvm}")
+        if ev.executor and ev.executor != self.executor:
+            self.executor = ev.executor
+            self._log("link", f"tasks run on {ev.executor}")
         counts = ", ".join(f"{n} {s}" for s, n in ev.counts.items() if n) or "nothing to do"
         status = "ok" if ev.ok else "FAILED"
         self._log("ok" if ev.ok else "error",

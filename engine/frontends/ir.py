@@ -9,10 +9,12 @@ modules it names.
     target = ""            # target triple; empty = the host's
     llvm = "auto"          # backend LLVM: "auto", "llvmlite" or a libLLVM path (engine/native_llvm.py)
     run = []               # optional command to run the built program
+    executor = "local"     # where tasks run: "local", or a Dask cluster "dask://HOST:PORT"
 
     [cache]
     max_size_mb = 2048     # pruned to this after every good build (oldest first)
     max_age_days = 30      # entries older than this are dropped
+    dir = ""               # a cache to share between checkouts; "" = .thinwatch/cache
 
     [crates]
     core = "core"          # crate name = directory of its .ll / .bc modules
@@ -122,5 +124,7 @@ def load(root: Path) -> Workspace:
         llvm=build.string("llvm", "auto"),
         crates=dirs,
         run=build.strings("run", []),
+        executor=build.executor("executor"),
+        cache_dir=cache.directory("dir"),
         **cache.cache_limits(),
     )

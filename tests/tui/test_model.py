@@ -72,6 +72,15 @@ def test_the_backend_llvm_is_logged_when_first_known_and_when_it_changes():
                     "backends compiled by llvmlite 0.50.0 / LLVM 22.1.0 (assertions on)"]
 
 
+def test_where_tasks_run_is_logged_when_first_known_and_when_it_changes():
+    m = Model()
+    m.apply([ev for gen, where in enumerate(["2 local worker processes", "2 local worker processes", "",
+                                              "Dask cluster at 10.0.0.1:8786 (8 workers)"], 1)
+             for ev in (BuildStarted(gen, [], "/ws"), BuildFinished(gen, True, {}, 0.1, {}, 0, None, executor=where))])
+    assert [line.text for line in m.log if "tasks run on" in line.text] == [
+        "tasks run on 2 local worker processes", "tasks run on Dask cluster at 10.0.0.1:8786 (8 workers)"]
+
+
 def test_the_log_counts_in_words_and_names_a_requested_rebuild_once():
     m = Model()
     m.apply([BuildStarted(1, [REBUILD], "/ws"), BuildFinished(1, True, {"rebuilt": 1}, 0.1, {}, 1, None),

@@ -126,7 +126,8 @@ class CargoProject(Project):
         path = root / "Cargo.toml"
         manifest = Settings(path, read_toml(path))
         # Settings live where cargo lets tools keep theirs:
-        #   [workspace.metadata.thinwatch]  opt_level = 3, llvm = "auto", cache_max_size_mb = 4096, cache_max_age_days = 7
+        #   [workspace.metadata.thinwatch]  opt_level = 3, llvm = "auto", cache_max_size_mb = 4096, cache_max_age_days = 7,
+        #                                   cache_dir = "../shared-cache", executor = "dask://HOST:PORT"
         top = manifest.table("workspace" if "workspace" in manifest.values else "package")
         settings = top.table("metadata").table("thinwatch")
         opt = settings.integer("opt_level", None, 0, 3)
@@ -134,7 +135,8 @@ class CargoProject(Project):
                                             settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
                    llvm=settings.string("llvm", "auto"), overrides=overrides, replaced=replaced,
-                   selection=selection, **settings.cache_limits("cache_"))
+                   selection=selection, executor=settings.executor("executor"),
+                   cache_dir=settings.directory("cache_dir"), **settings.cache_limits("cache_"))
 
     def _shim(self) -> Path:
         shim = self.build_dir / "linker-shim"
