@@ -4,6 +4,7 @@ shows that failure, not the last good build's numbers as if current."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 from thinwatch.engine.events import BuildStarted, ModuleState, ModuleStatus
 from synthetic import WS, failed_before_modules, failed_emission, two_builds
@@ -48,3 +49,15 @@ def test_a_running_build_counts_only_its_own_modules():
     _, line = counts_after(two_builds(), started)
     assert line.startswith("build 3 · … 1 in progress ○ 1 reused")
     assert "rebuilt" not in line and "reimported" not in line
+
+
+def test_the_status_line_says_where_tasks_run():
+    """A build's executor (a Dask cluster, or the local pool) is on the first line."""
+    async def drive():
+        app = ThinwatchApp(WS, start=False)
+        async with app.run_test(size=(160, 45)) as pilot:
+            events = two_builds()
+            events[-1] = dataclasses.replace(events[-1], executor="Dask cluster at tcp://10.0.0.5:8786 (4 workers)")
+            await show(pilot, events)
+            return app.query_one(StatusBar).render().plain.splitlines()[0]
+    assert "tasks on Dask cluster at tcp://10.0.0.5:8786 (4 workers)" in asyncio.run(drive())

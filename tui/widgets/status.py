@@ -1,5 +1,6 @@
 """The status bar. Line 1: the watch state, what runs after a good build
-(`running app`, `testing`, `app stopped by a change`) and the workspace. Line 2, the
+(`running app`, `testing`, `app stopped by a change`), where tasks run (the
+local pool, a Dask cluster) and the workspace. Line 2, the
 counts line: which build it is about, how it ended, its modules per state.
 Each line is cut at the edge, never wrapped (app.tcss), so the counts line
 stays in view at 80 columns whatever the workspace's path."""
@@ -42,6 +43,8 @@ class StatusBar(Widget):
         if m.program:
             t.append(f"  {m.program}", style=self._s("program"))
         t.append(f"  {plural(len(m.rows), 'module')} · ")
+        if m.executor:
+            t.append(f"tasks on {m.executor} · ")
         t.append(m.workspace, style=self._s("dim"))      # last: the part cut when narrow
         return t
 
