@@ -244,7 +244,11 @@ def _cargo_only(args, root: Path) -> None:
 
 
 def clean(root: Path, wait: bool) -> int:
+    kind(root)                        # a directory that is no workspace is left as it was
     build_dir = root.resolve() / BUILD_DIR
+    if not os.path.lexists(build_dir):
+        print(f"thinwatch: nothing to clean in {root.resolve()}: it has no {BUILD_DIR}")
+        return 0
     lock = WorkspaceLock(build_dir, wait=wait)
     try:
         clean_build_dir(build_dir)

@@ -50,7 +50,7 @@ def test_build_builds_once_wherever_its_options_stand(ir_ws):
 
 
 def test_a_directory_that_is_no_workspace_is_left_as_it_was(tmp_path):
-    for argv in (["build"], ["watch", "--no-tui"], ["test"], ["build", "--json"]):
+    for argv in (["build"], ["watch", "--no-tui"], ["test"], ["build", "--json"], ["clean"]):
         res = thinwatch(*argv, str(tmp_path))
         assert res.returncode == 2, (argv, res.stdout, res.stderr)
         assert f"{tmp_path.resolve()} is not a workspace: it has neither a thinwatch.toml" in res.stderr, argv
