@@ -105,14 +105,10 @@ def cargo_bench(work: Path, spec: CargoSpec, reps: int, jobs: int, cold_reps: in
                 for t in TOOLS:
                     if t == "thinwatch":
                         old = sha(tw_exe)
-                        tw.drain()
-                        t0 = time.monotonic()
-                        edits[t].apply(scenario, serial)
-                        t1, ev, evs = tw.wait_build()
-                        spurious = tw.quiet()
+                        seconds, ev, evs, spurious = tw.timed_edit(lambda: edits[t].apply(scenario, serial))
                         if not ev["ok"]:
                             raise RuntimeError(f"thinwatch build failed: {[e for e in evs if e['reason'] == 'diagnostic']}")
-                        r = Result(t1 - t0, ev["backend_jobs"], run_exe(tw_exe), sha(tw_exe) != old,
+                        r = Result(seconds, ev["backend_jobs"], run_exe(tw_exe), sha(tw_exe) != old,
                                    {"phases": ev["phases"], "counts": ev["counts"], "engine_seconds": ev["seconds"],
                                     "spurious_events": len(spurious),
                                     "states": {e["module"]: e["state"] for e in evs
