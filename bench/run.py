@@ -10,7 +10,6 @@ import argparse
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,21 +21,13 @@ import orjson
 
 from .anchors import CargoAlone, CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once
 from .generate import CargoSpec, Edit, IRSpec, generate_cargo, generate_ir
+from .stats import fmt, log, median, ratio
 
 SCENARIOS = ("no-op save", "comment only", "imported leaf", "private helper", "medium function", "add function")
 TOOLS = ("thinwatch", "rust-lld", "rustc-incremental")
 ALONE = "cargo alone"       # thinwatch's cargo command without thinwatch: the frontend's floor
 FEWER_JOBS = ("private helper", "medium function")    # strictly fewer backend jobs than rust-lld
 HALF_LLD = ("private helper", "medium function")      # <= 0.5x rust-lld wall time
-
-
-def log(*a) -> None:
-    print(*a, file=sys.stderr, flush=True)
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------------------
@@ -186,14 +177,6 @@ def ir_bench(work: Path, n: int, jobs: int, reps: int) -> dict:
 # ---------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------
-
-def fmt(x, unit="s", nd=2):
-    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
-
-
-def ratio(a, b):
-    return None if a is None or b in (None, 0) else a / b
-
 
 def report(data: dict) -> str:
     env = data["env"]
