@@ -275,7 +275,8 @@ def report_program(r: dict) -> list[str]:
     for name, got, limit in targets:
         out.append(f"| {p.binary}: {name} | {fmt(got, 'x')} | {verdict(got, limit)} |")
     noop = med["nothing changed"][BUILD]
-    out.append(f"| {p.binary}: no-op `thinwatch build` (new process) ≤ 0.3 s | {fmt(noop)} | {verdict(noop, 0.3)} |")
+    out.append(f"| {p.binary}: nothing changed, `thinwatch build` (new process) ≤ 0.3 s | {fmt(noop)} | "
+               f"{verdict(noop, 0.3)} |")
     out.append("")
     return out
 
