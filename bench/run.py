@@ -344,7 +344,8 @@ def environment() -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m bench", description="thinwatch against rust-lld ThinLTO and rustc "
-                                "incremental ThinLTO; prints Markdown tables, writes JSON.")
+                                "incremental ThinLTO, and on real programs against cargo's release (thin, fat, "
+                                "no LTO) and dev profiles; prints Markdown tables, writes JSON.")
     p.add_argument("--quick", action="store_true", help="small subset: 3 reps, 1 cold rep, 1 rep on the real programs, IR at 100 and 1,000 modules")
     p.add_argument("--reps", type=int, default=None, help="repetitions per edit scenario (default 5, quick 3)")
     p.add_argument("-j", "--jobs", type=int, default=2)
