@@ -44,9 +44,9 @@ class Result:
     extra: dict = field(default_factory=dict)
 
 
-def run_exe(path: Path) -> str:
+def run_exe(path: Path, args: tuple[str, ...] = (), cwd: Path | None = None) -> str:
     try:
-        p = subprocess.run([str(path)], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([str(path), *args], cwd=cwd, capture_output=True, text=True, timeout=60)
     except OSError as e:
         return f"<cannot run: {e}>"
     return p.stdout.strip() if p.returncode == 0 else f"<exit {p.returncode}: {p.stderr.strip()[-200:]}>"
@@ -121,6 +121,15 @@ class ThinwatchWatch:
             if ev.get("reason") == "build-finished" and not ev.get("superseded"):
                 return t, ev, seen
 
+    def timed_edit(self, apply) -> tuple[float, dict, list[dict], list[dict]]:
+        """Run `apply()` (the edit) and time it to the build-finished line:
+        (seconds, that event, the build's events, what came after it)."""
+        self.drain()
+        t0 = time.monotonic()
+        apply()
+        t1, ev, evs = self.wait_build()
+        return t1 - t0, ev, evs, self.quiet()
+
     def force_rebuild(self) -> None:
         """Ask for a rebuild with nothing changed (SIGUSR1, the TUI's `r`)."""
         self.proc.send_signal(signal.SIGUSR1)
@@ -182,6 +191,14 @@ def thinwatch_once(ws: Path, jobs: int, memory: bool = False, extra: list[str] =
     return seconds, last, peak
 
 
+def cargo_env() -> dict:
+    """The environment without what would change how cargo builds: each
+    tool sets its own flags, and builds in its own copy's target/."""
+    return {k: v for k, v in os.environ.items()
+            if k not in ("RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_ENCODED_RUSTFLAGS")
+            and not k.startswith("CARGO_PROFILE_")}
+
+
 def _file_ids(root: Path, suffix: str) -> set[tuple[int, int]]:
     ids = set()
     for dirpath, _, files in os.walk(root):
@@ -205,7 +222,7 @@ class CargoAnchor:
         self.incr = self.ws / "target" / "release" / "incremental"
 
     def env(self) -> dict:
-        env = {k: v for k, v in os.environ.items() if k not in ("RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_ENCODED_RUSTFLAGS")}
+        env = cargo_env()
         env["CARGO_INCREMENTAL"] = "1"
         if self.kind == "rust-lld":
             env["RUSTFLAGS"] = ("-C linker-plugin-lto"

@@ -1,5 +1,6 @@
 """The benchmark: edit scenarios on a generated Cargo workspace, measured for
 thinwatch (watch mode) and both anchors in one run, interleaved; cold builds;
+real programs of the corpus against cargo's own profiles (bench/real.py);
 the IR scaling table. Prints Markdown (the tables of docs/benchmarks.md) and
 writes the raw numbers as JSON.
 """
@@ -10,7 +11,6 @@ import argparse
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,21 +22,14 @@ import orjson
 
 from .anchors import CargoAlone, CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once
 from .generate import CargoSpec, Edit, IRSpec, generate_cargo, generate_ir
+from .real import PROGRAMS, real_bench, report_real
+from .stats import fmt, log, median, ratio
 
 SCENARIOS = ("no-op save", "comment only", "imported leaf", "private helper", "medium function", "add function")
 TOOLS = ("thinwatch", "rust-lld", "rustc-incremental")
 ALONE = "cargo alone"       # thinwatch's cargo command without thinwatch: the frontend's floor
 FEWER_JOBS = ("private helper", "medium function")    # strictly fewer backend jobs than rust-lld
 HALF_LLD = ("private helper", "medium function")      # <= 0.5x rust-lld wall time
-
-
-def log(*a) -> None:
-    print(*a, file=sys.stderr, flush=True)
-
-
-def median(xs):
-    xs = [x for x in xs if x is not None]
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------------------
@@ -105,14 +98,10 @@ def cargo_bench(work: Path, spec: CargoSpec, reps: int, jobs: int, cold_reps: in
                 for t in TOOLS:
                     if t == "thinwatch":
                         old = sha(tw_exe)
-                        tw.drain()
-                        t0 = time.monotonic()
-                        edits[t].apply(scenario, serial)
-                        t1, ev, evs = tw.wait_build()
-                        spurious = tw.quiet()
+                        seconds, ev, evs, spurious = tw.timed_edit(lambda: edits[t].apply(scenario, serial))
                         if not ev["ok"]:
                             raise RuntimeError(f"thinwatch build failed: {[e for e in evs if e['reason'] == 'diagnostic']}")
-                        r = Result(t1 - t0, ev["backend_jobs"], run_exe(tw_exe), sha(tw_exe) != old,
+                        r = Result(seconds, ev["backend_jobs"], run_exe(tw_exe), sha(tw_exe) != old,
                                    {"phases": ev["phases"], "counts": ev["counts"], "engine_seconds": ev["seconds"],
                                     "spurious_events": len(spurious),
                                     "states": {e["module"]: e["state"] for e in evs
@@ -191,20 +180,14 @@ def ir_bench(work: Path, n: int, jobs: int, reps: int) -> dict:
 # Report
 # ---------------------------------------------------------------------------
 
-def fmt(x, unit="s", nd=2):
-    return "n/a" if x is None else f"{x:.{nd}f}{unit}"
-
-
-def ratio(a, b):
-    return None if a is None or b in (None, 0) else a / b
-
-
 def report(data: dict) -> str:
     env = data["env"]
     out = [f"Machine: {env['cpus']} CPUs, {env['platform']}; {env['rustc']}; -j {data['jobs']}; "
            f"{data['reps']} repetitions (interleaved), medians.\n"]
     if data.get("cargo"):
         out += report_cargo(data)
+    if data.get("real"):
+        out += report_real(data["real"], data["real_reps"])
     out += report_ir(data)
     return "\n".join(out)
 
@@ -361,12 +344,18 @@ def environment() -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python3 -m bench", description="thinwatch against rust-lld ThinLTO and rustc "
-                                "incremental ThinLTO; prints Markdown tables, writes JSON.")
-    p.add_argument("--quick", action="store_true", help="small subset: 3 reps, 1 cold rep, IR at 100 and 1,000 modules")
+                                "incremental ThinLTO, and on real programs against cargo's release (thin, fat, "
+                                "no LTO) and dev profiles; prints Markdown tables, writes JSON.")
+    p.add_argument("--quick", action="store_true", help="small subset: 3 reps, 1 cold rep, 1 rep on the real programs, IR at 100 and 1,000 modules")
     p.add_argument("--reps", type=int, default=None, help="repetitions per edit scenario (default 5, quick 3)")
     p.add_argument("-j", "--jobs", type=int, default=2)
     p.add_argument("--ir", default=None, help="comma-separated IR sizes (default 100,1000,10000; quick 100,1000)")
     p.add_argument("--no-cargo", action="store_true")
+    p.add_argument("--real", default=",".join(PROGRAMS),
+                   help=f"comma-separated real programs of tests/corpus/registry (default {','.join(PROGRAMS)})")
+    p.add_argument("--no-real", action="store_true")
+    p.add_argument("--real-reps", type=int, default=None,
+                   help="repetitions per edit on the real programs (default 3, quick 1: a round takes ~1 min)")
     p.add_argument("--crates", type=int, default=CargoSpec.crates)
     p.add_argument("--modules", type=int, default=CargoSpec.modules)
     p.add_argument("--seed", type=int, default=CargoSpec.seed)
@@ -378,11 +367,15 @@ def main(argv=None) -> int:
     sizes = [int(x) for x in (default_ir if a.ir is None else a.ir).split(",") if x]
     work = a.work or Path(tempfile.mkdtemp(prefix="thinwatch-bench-"))
     work.mkdir(parents=True, exist_ok=True)
-    data = {"env": environment(), "jobs": a.jobs, "reps": reps, "quick": a.quick}
+    real_reps = a.real_reps or (1 if a.quick else 3)
+    data = {"env": environment(), "jobs": a.jobs, "reps": reps, "quick": a.quick, "real_reps": real_reps}
     try:
         if not a.no_cargo:
             data["cargo"] = cargo_bench(work, CargoSpec(crates=a.crates, modules=a.modules, seed=a.seed),
                                         reps, a.jobs, 1 if a.quick else 3)
+        if not a.no_real:
+            data["real"] = real_bench(work, [x for x in a.real.split(",") if x], real_reps, a.jobs)
+            a.json.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
         data["ir"] = []
         for n in sizes:
             log(f"IR {n} modules …")
