@@ -107,27 +107,34 @@ def operator(lay: Layout, tree: Tree, rng: random.Random, step: int) -> Proposal
     return "operator", _line(path, line, line[:m.start(1)] + op + line[m.end(1):])
 
 
+def _at_line(path: str, old: str, new: str) -> dict:
+    """A change of a function's head, anchored at its line start: without the
+    newline, `fn f` -> `pub fn f` reads as an insertion before `fn f`, and
+    its revert (tree.invert) would drop the file's first `pub `."""
+    return {"path": path, "old": "\n" + old, "new": "\n" + new}
+
+
 def _mentioned_elsewhere(tree: Tree, path: str, name: str) -> bool:
     return any(re.search(rf"\b{name}\b", _code(tree[p])) for p in _sources(tree) if p != path)
 
 
 def visibility(lay: Layout, tree: Tree, rng: random.Random, step: int) -> Proposal:
-    sites = [(p, m) for p in _sources(tree) for m in FN.finditer(_code(tree[p]))
-             if m.group(4) not in ("main", "fmt")     # fmt: a trait method, never `pub`
+    sites = [(p, m) for p in _sources(tree) for m in FN.finditer(_code(tree[p])) if m.start()
+             and m.group(4) not in ("main", "fmt")     # fmt: a trait method, never `pub`
              and (not m.group(3) or not _mentioned_elsewhere(tree, p, m.group(4)))]
     if not sites:
         return None
     path, m = rng.choice(sites)
     new = f"{m.group(1)}{m.group(2)}{'' if m.group(3) else 'pub '}fn {m.group(4)}"
-    return "private" if m.group(3) else "pub", [{"path": path, "old": m.group(0), "new": new}]
+    return "private" if m.group(3) else "pub", [_at_line(path, m.group(0), new)]
 
 
 def inline(lay: Layout, tree: Tree, rng: random.Random, step: int) -> Proposal:
-    sites = [(p, m) for p in _sources(tree) for m in FN.finditer(_code(tree[p]))]
+    sites = [(p, m) for p in _sources(tree) for m in FN.finditer(_code(tree[p])) if m.start()]
     path, m = rng.choice(sites)
     attr = rng.choice([a for a in ("", "#[inline] ", "#[inline(never)] ", "#[inline(always)] ") if a != m.group(2)])
     new = f"{m.group(1)}{attr}{m.group(3) or ''}fn {m.group(4)}"
-    return f"inline-{attr.strip('#[] ') or 'default'}", [{"path": path, "old": m.group(0), "new": new}]
+    return f"inline-{attr.strip('#[] ') or 'default'}", [_at_line(path, m.group(0), new)]
 
 
 def _print_in_main(lay: Layout, step: int, expr: str, fmt: str = "{:?}") -> dict:
@@ -142,7 +149,13 @@ def generic(lay: Layout, tree: Tree, rng: random.Random, step: int) -> Proposal:
     """A new instantiation of a library generic, made in the binary; its
     revert removes it again."""
     ty = rng.choice(lay.numeric)
-    expr = rng.choice(lay.generics).format(a=_value(rng, ty), b=_value(rng, ty), ty=ty)
+    # not a function a `private` edit has hidden (one the workspace defines, none of them `pub`)
+    code = "".join(_code(tree[p]) for p in _sources(tree))
+    usable = [g for g in lay.generics if all(re.search(rf"\bpub fn {f}\b", code) or not re.search(rf"\bfn {f}\b", code)
+                                             for f in re.findall(r"(\w+)\(", g))]
+    if not usable:
+        return None
+    expr = rng.choice(usable).format(a=_value(rng, ty), b=_value(rng, ty), ty=ty)
     return "generic", [_print_in_main(lay, step, expr)]
 
 
