@@ -283,12 +283,13 @@ def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: 
         return None                                     # only to a dependency: no cycle
     smod, dmod = _module(lay, src), _module(lay, dest)
     dcode = _code(tree.get(dest, ""))
-    if c != d and dmod != "crate" and f"pub mod {dmod.rsplit('::', 1)[-1]};" not in tree[f"{lay.crates[d][0]}/lib.rs"]:
+    public = dmod == "crate" or f"pub mod {dmod.rsplit('::', 1)[-1]};" in tree.get(f"{lay.crates[d][0]}/lib.rs", "")
+    if c != d and not public:
         return None                                     # a private module of another crate
     ditems, duses = _items(dcode), _imports(dcode, dmod, crates)
     sitems, suses = _items(code), _imports(code, smod, crates)
     new = f"{name}_mv{step}" if name in ditems or name in duses else name
-    body = re.sub(r"//[^\n]*", "", text)
+    body = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S)      # not the names comments mention
     dname = d.replace("-", "_")
     for first in set(re.findall(r"\b(\w+)::", body)):    # qualified paths in the body
         if first == "crate" and c != d:
@@ -310,9 +311,11 @@ def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: 
             if first in ("self", "super") or (first == "crate" and c != d):
                 return None
             uses.append("crate" + path[len(dname):] if first == dname else path)
-    # pub(crate) within a crate: a `pub` function's types may be private
+    # the body's `lib0::x` is `crate::x` in lib0
+    there = re.sub(rf"(?<![\w:]){dname}::", "crate::", text) if c != d else text
+    # pub(crate) within a crate: a private function's types may be private
     header = f"{m.group(2)}{'pub ' if m.group(3) == 'pub ' or c != d else 'pub(crate) '}fn {new}"
-    moved = "".join(f"use {u};\n" for u in uses) + text.replace(m.group(0), header, 1)
+    moved = "".join(f"use {u};\n" for u in uses) + there.replace(m.group(0), header, 1)
     back = f"{m.group(3) or ''}use {_from(lay, d, dmod, c)}::{new}{'' if new == name else f' as {name}'};\n"
     changes = [{"path": src, "old": text, "new": back}]
     if dest in tree:
@@ -324,7 +327,7 @@ def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: 
     # callers that name the old place by its path now name the new one
     for path in _sources(tree):
         e = lay.crate_of(path)
-        if path == src or (e != d and d not in lay.crates[e][1]):
+        if path == src or (e != d and (d not in lay.crates[e][1] or not public)):
             continue                                    # they go through `back`
         old = re.compile(rf"\b{re.escape(_from(lay, c, smod, e))}::{name}\b")
         for line in _code(tree[path]).split("\n"):
@@ -335,18 +338,23 @@ def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: 
 
 
 def move_function(lay: Layout, tree: Tree, rng: random.Random, step: int) -> Proposal:
+    """A function moved to another module of its crate (maybe a new one) or,
+    half the time where a crate has workspace dependencies, to one of those
+    (few bodies can go there: they are tried until one can)."""
     sites = [(p, m) for p in _sources(tree) if lay.crate_of(p)
              for m in FN.finditer(_code(tree[p])) if not m.group(1) and m.group(4) != "main"]
     rng.shuffle(sites)
-    for src, m in sites[:20]:
+    to_crate = rng.random() < 0.5 and any(deps for _, deps in lay.crates.values())
+    for src, m in sites:
         c = lay.crate_of(src)
-        same = [p for p in _sources(tree) if lay.crate_of(p) == c and p != src and "/bin/" not in p]
-        other = [p for d in lay.crates[c][1] for p in _sources(tree) if lay.crate_of(p) == d]
-        new = f"{lay.crates[c][0]}/fzmv{step}.rs"
-        dest = rng.choice(other) if other and rng.random() < 0.5 else rng.choice(same + [new])
-        if (changes := _move_plan(lay, tree, src, m, dest, step)) is not None:
-            kind = "move-crate" if lay.crate_of(dest) != c else "move-module"
-            return kind, changes
+        if to_crate:
+            dests = [p for p in _sources(tree) if lay.crate_of(p) in lay.crates[c][1]]
+        else:
+            dests = [p for p in _sources(tree) if lay.crate_of(p) == c and p != src and "/bin/" not in p]
+            dests.append(f"{lay.crates[c][0]}/fzmv{step}.rs")
+        for dest in rng.sample(dests, min(3, len(dests))):
+            if (changes := _move_plan(lay, tree, src, m, dest, step)) is not None:
+                return "move-crate" if to_crate else "move-module", changes
     return None
 
 
