@@ -331,7 +331,8 @@ def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: 
             continue                                    # they go through `back`
         old = re.compile(rf"\b{re.escape(_from(lay, c, smod, e))}::{name}\b")
         for line in _code(tree[path]).split("\n"):
-            if old.search(line) and not line.lstrip().startswith("//"):
+            # not a `use`: it names what it imports (`use a::f;` -> `use b::f_mv3;` would lose `f`)
+            if old.search(line) and not re.match(r"\s*(//|(pub(\(crate\))? )?use )", line):
                 changes.append({"path": path, "old": line + "\n",
                                 "new": old.sub(f"{_from(lay, d, dmod, e)}::{new}", line) + "\n"})
     return changes
