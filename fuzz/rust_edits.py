@@ -268,8 +268,8 @@ def _function(code: str, m: re.Match) -> str | None:
 def _move_plan(lay: Layout, tree: Tree, src: str, m: re.Match, dest: str, step: int) -> list[dict] | None:
     """The changes that move function `m` of `src` to `dest` (an existing
     file, or a new module of the same crate) so that the workspace still
-    compiles: the function is made `pub` there (renamed if `dest` has the
-    name), `dest` gets a `use` for each name its body takes from `src`'s
+    compiles: the function is made `pub` there (`pub(crate)` if it was
+    private and stays in its crate; renamed if `dest` has the name), `dest` gets a `use` for each name its body takes from `src`'s
     module, the paths naming it elsewhere are rewritten to its new place
     where that crate can name it, and `src` keeps a `use` of the new place
     under the old name (`pub use` if it was `pub`) for everything else.
