@@ -1,4 +1,4 @@
-"""python3 -m fuzz ir|rust --seed N --steps K: run, and on a mismatch shrink
+"""python3 -m fuzz ir|rust --seed N --steps K [--workspace W]: run, and on a mismatch shrink
 it and write the minimal sequence out as a regression input.
 python3 -m fuzz soak --seed N --edits K: the watch-mode soak (fuzz/soak.py)."""
 
@@ -23,7 +23,7 @@ def target_for(kind: str, workspace: str = "sample", cargo_every: int = 5):
         from .target_ir import IRTarget
         return IRTarget(workspace)
     from .target_rust import RustTarget
-    return RustTarget(cargo_every)
+    return RustTarget(cargo_every, workspace)
 
 
 def shrink(runner: Runner, edits: list[dict], log) -> tuple[list[dict], list[str]]:
@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--edits", type=int, default=300, help="soak: edits made under one watch")
-    p.add_argument("--workspace", default="sample", help='IR: "sample" or "generated:<modules>"')
+    p.add_argument("--workspace", default="sample",
+                   help='IR: "sample" or "generated:<modules>"; Rust: "sample", "generated" (bench.generate) '
+                   'or "corpus" (tests/corpus/registry/roundtrip on Debian\'s registry crates)')
     p.add_argument("--cargo-every", type=int, default=5, help="Rust: compare with cargo's program every N steps")
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--no-shrink", action="store_true")
