@@ -65,7 +65,11 @@ class DaskExecutor:
             self.client = Client(f"tcp://{address}", timeout=CONNECT_TIMEOUT, set_as_default=False)
         except (OSError, TimeoutError) as e:
             raise ConfigError(f"cannot reach the Dask scheduler at {address}: {e.strerror or e}") from None
-        workers = self.client.nthreads()
+        try:
+            workers = self.client.nthreads()
+        except Exception:
+            self.client.close(timeout=CONNECT_TIMEOUT)
+            raise
         # Tasks kept in flight follow the cluster's slots as it was when we connected.
         self.jobs = max(1, sum(workers.values()))
         self.where = f"Dask cluster at {address} ({len(workers)} workers)"

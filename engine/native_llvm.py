@@ -231,7 +231,7 @@ def compile_text(library: str, stamp: str, identity: str, text: str, triple: str
 class _Library:
     def __init__(self, lib: ctypes.CDLL, stamp: str):
         self.lib = lib
-        self.stamp = stamp          # size and mtime of the file loaded
+        self.stamp = stamp          # the file's `_file_id` when it was loaded
         p, s, u, i = ctypes.c_void_p, ctypes.c_char_p, ctypes.c_uint, ctypes.c_int
         out_p = ctypes.POINTER(p)     # out-parameters, messages included (read with _message)
         for name, res, args in [

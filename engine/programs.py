@@ -10,12 +10,16 @@ import functools
 import os
 import signal
 import re
+from collections import deque
 from pathlib import Path
 from typing import Callable
 
 from .events import ProgramFinished
 
 TIMEOUT = 600
+# What a program's ProgramFinished keeps of its output when its lines are
+# also handed over as they come (a server running for hours must not fill memory).
+KEPT_WHEN_STREAMED = 1 << 20
 _TEST_RESULT = re.compile(r"^test result: .*$", re.M)
 PR_SET_PDEATHSIG = 1
 # Linux's; elsewhere programs are stopped on every exit but a SIGKILL.
@@ -62,12 +66,17 @@ async def run_program(argv: list[str], cwd: Path, kind: str, generation: int,
                            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     except OSError as e:
         return ProgramFinished(generation, kind, label, 127, f"cannot run: {e}")
-    chunks: list[bytes] = []
+    chunks: deque[bytes] = deque()
+    kept = 0
 
     async def read() -> None:
+        nonlocal kept
         partial = b""            # the end of the output that is no whole line yet
         while chunk := await proc.stdout.read(1 << 16):
             chunks.append(chunk)
+            kept += len(chunk)
+            while on_line is not None and kept > KEPT_WHEN_STREAMED and len(chunks) > 1:
+                kept -= len(chunks.popleft())
             if on_line is not None:
                 *whole, partial = (partial + chunk).split(b"\n")
                 for line in whole:

@@ -1,7 +1,9 @@
-"""The one place a build's events are made: a `Reporter` per build
-generation constructs every event it sends down the sink and keeps the only
-count of modules per final state, so what `build-finished` says is exactly
-what the `module-state` events before it said.
+"""The one place a build's events are made (its start, module states,
+tasks, diagnostics, links and finish): a `Reporter` per build generation
+constructs every one it sends down the sink and keeps the only count of
+modules per final state, so what `build-finished` says is exactly what the
+`module-state` events before it said. (What runs after a build, a program
+or the tests, reports its own `program-*` events: engine/programs.py.)
 """
 
 from __future__ import annotations

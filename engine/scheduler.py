@@ -53,7 +53,6 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         for em in sorted((em for em, _, _ in unchanged.inputs.values()), key=lambda em: em.source.id):
             report.module(em.source.id, em.source.crate, ModuleStatus.REUSED, why=["contents unchanged"],
                           label=unchanged.ws.label(em.source.id, em.summary.functions))
-        report.phases.clear()
         return report.finished(True, outputs=unchanged.outputs)
     try:
         project = open_project(root, options)
@@ -105,8 +104,15 @@ async def _build(project, b: Build, tests: bool) -> BuildFinished:
             if out is not None:
                 b.outputs.append(out)
         if not b.failed and b.cache.written:
+            pruning = asyncio.ensure_future(
+                asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age))
             try:
-                await asyncio.to_thread(b.cache.prune, b.used, project.cache_max_bytes, project.cache_max_age)
+                await asyncio.shield(pruning)
+            except asyncio.CancelledError:
+                # The thread prunes on under the cache's lock, which closing
+                # the cache would drop: a build starting now could lose entries.
+                await asyncio.wait([pruning])
+                raise
             except OSError as e:     # housekeeping: the build's outputs and record are in place
                 report.diagnostic("warning", f"cannot prune the cache: {e}")
     except ConfigError as e:    # the backend LLVM setting names no usable LLVM

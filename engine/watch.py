@@ -146,7 +146,7 @@ class Session:
     # -- controls ---------------------------------------------------------
     def rebuild(self) -> None:
         self._requested = True
-        if self._program is not None:          # as a change does: the rebuild's program replaces it
+        if self._program is not None and not self.paused:     # as a change does: the rebuild's program replaces it
             self._program.cancel()
         self._wake.set()
 
@@ -344,5 +344,7 @@ class Session:
         return self.last
 
     def close(self, kill: bool = False) -> None:
-        self.pool.kill() if kill else self.pool.close()
-        self.lock.release()
+        try:
+            self.pool.kill() if kill else self.pool.close()
+        finally:
+            self.lock.release()

@@ -303,3 +303,17 @@ def test_a_change_stops_a_long_running_program(ir_ws, watcher):
     time.sleep(0.5)                                # the program is running now
     edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
     assert w.next("build-finished", timeout=10)["ok"]
+
+
+def test_a_streamed_programs_output_is_kept_bounded(tmp_path):
+    """A program whose lines are handed over as they come (`thinwatch run`'s
+    server) may print for hours: what its end event keeps is its last MiB."""
+    import asyncio
+    from thinwatch.engine.programs import KEPT_WHEN_STREAMED, run_program
+    lines: list[str] = []
+    printer = "import sys\nfor i in range(300_000): print(f'{i:020}')"
+    done = asyncio.run(run_program([sys.executable, "-c", printer], tmp_path, "run", 1,
+                                   on_line=lines.append, timeout=None))
+    assert done.passed and len(lines) == 300_000           # every line was handed over
+    assert len(done.output) <= KEPT_WHEN_STREAMED + (1 << 16)
+    assert done.output.endswith(f"{299_999:020}\n")

@@ -97,7 +97,6 @@ class Model:
         self.last_ok: int | None = None             # generation of the last good one
         self.backend_llvm = ""                      # logged once, and again when it changes
         self.executor = ""                          # where tasks run: likewise
-        self.finished_generation = 0                # last generation closed (ok, failed or superseded)
         self.log: deque[LogLine] = deque(maxlen=LOG_LINES)
         self.log_total = 0                          # lines ever logged (for incremental panels)
         # The output of the programs a build ran (its tests, the `run`
@@ -265,7 +264,6 @@ class Model:
 
     def _finish(self, ev: BuildFinished) -> None:
         self.building = False
-        self.finished_generation = ev.generation
         if ev.superseded:
             self._log("superseded", f"build {ev.generation} superseded after {ev.seconds:.2f}s")
             return

@@ -1,6 +1,6 @@
 """`thinwatch test`: after the build, run everything `cargo test` would run.
 
-Every test harness cargo built is its own unit (`cargo_artifacts.py`) and
+Every test harness cargo built is its own unit (`artifacts.py`) and
 runs from thinwatch's output as cargo would run it, in its package's
 directory with `CARGO_MANIFEST_DIR` set, in the order cargo built them.
 Then, if a library of the workspace has doc-tests, `cargo test --doc` runs

@@ -20,7 +20,7 @@ A capture is named after cargo's file name for the executable,
 the binary's test harnesses of one package, a binary and an integration test
 of one name, two members' `tests/integration.rs` each get their own, and
 shims linking at the same time never write the same directory. The engine
-names the units for people from cargo's messages (`cargo_artifacts.py`).
+names the units for people from cargo's messages (`artifacts.py`).
 
 Where cargo expects the executable the shim leaves a placeholder. A
 binary's runs thinwatch's build of it (integration tests run binaries from

@@ -150,7 +150,7 @@ class CargoProject(Project):
         user's linker (`self.linker`), which the shim and the units' links run."""
         env = dict(os.environ)
         # Added to the flags the user's cargo would pass, which this variable
-        # then carries whatever their source (see cargo_config.py).
+        # then carries whatever their source (see config.py).
         flags, self.linker = user_config(self.root, env)
         if self.linker:
             env["THINWATCH_LINKER"] = self.linker
