@@ -85,7 +85,7 @@ class Build:
         self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
         self.executor = executor
         self.report = report
-        self.cache = Cache(ws.cache_root)
+        self.cache = Cache(ws.cache_root, named=ws.cache_dir is not None)
         self._emit_opts = emit_opts
         self.emit_opts: dict = {}           # known once `emission_ready` returned
         self._codegen = codegen

@@ -13,7 +13,8 @@ The rules every writer follows (README, "Reliability"):
   a link or file standing where its directory belongs is removed (the link,
   never what it points at).
 - it fixes the modes of what it owns: its directories are private (0700)
-  whatever they were found with, since the cache holds other people's code.
+  whatever they were found with, since the cache holds other people's code;
+  but for a cache directory the user set up for a group (engine/cache.py).
 """
 
 from __future__ import annotations
@@ -64,16 +65,17 @@ def _ignore_for_git(path: Path) -> None:
         os.close(fd)
 
 
-def private_dir(path: Path, replace: bool = True) -> None:
-    """Make `path` a real directory with mode 0700. Something else at its
-    name is unlinked if `replace`, else a ConfigError."""
+def private_dir(path: Path, replace: bool = True, mode: int | None = MODE) -> None:
+    """Make `path` a real directory with `mode` (0700; a group-shared cache's
+    2770; None: as found, for a shared cache's root, which is the user's).
+    Something else at its name is unlinked if `replace`, else a ConfigError."""
     while True:
         try:
             fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
             break
         except FileNotFoundError:
             try:
-                os.mkdir(path, MODE)
+                os.mkdir(path, MODE)         # never wider than 0700 before the fchmod below
             except FileExistsError:         # made meanwhile: look again
                 pass
         except OSError as e:
@@ -86,8 +88,8 @@ def private_dir(path: Path, replace: bool = True) -> None:
             except (FileNotFoundError, IsADirectoryError):
                 pass         # another writer replaced it meanwhile: look again
     try:
-        if stat.S_IMODE(os.fstat(fd).st_mode) != MODE:      # also undoes the umask of a fresh one
-            os.fchmod(fd, MODE)
+        if mode is not None and stat.S_IMODE(os.fstat(fd).st_mode) != mode:   # also undoes the umask
+            os.fchmod(fd, mode)
     finally:
         os.close(fd)
 

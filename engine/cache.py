@@ -25,6 +25,17 @@ Only regular files two directories below a kind are entries: anything else
 (a note, `.DS_Store`, a link, a stray directory) is left alone by pruning,
 and a link or file where one of the cache's own directories belongs is
 replaced by that directory, never written through (engine/builddir.py).
+
+A cache is private to its user (directories 0700, entries 0600), but for a
+directory the user named and set up for a group beforehand: one that exists,
+group-writable and setgid (`install -d -m 2770 -g devs DIR`). That one is
+shared with its group: its subdirectories are made 2770 (setgid, so they
+and their entries keep the group), entries 0640 (replaced by rename, never
+written in place: no one needs to write into one), the lock 0660. Its root
+is the user's and is never chmodded. The default cache, in a workspace
+that may be anyone's (an unpacked archive keeps its modes), is always
+private. Every member can then write any
+entry: sharing a cache means trusting the group's objects.
 """
 
 from __future__ import annotations
@@ -32,36 +43,63 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
 
-from .builddir import private_dir
+from .builddir import MODE, private_dir
+from .errors import ConfigError
 
 DEFAULT_MAX_BYTES = 2 << 30            # 2 GiB
 DEFAULT_MAX_AGE = 30 * 24 * 3600       # 30 days
+GROUP_SHARED = stat.S_ISGID | stat.S_IWGRP     # the bits that mark a directory set up for a group
+PRIVATE_MODES = (MODE, 0o600, 0o600)           # directories', entries', the lock's
+SHARED_MODES = (0o2770, 0o640, 0o660)
 
 
 class Cache:
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, named: bool = False):
         self.root = Path(root)
+        self.named = named        # the user named it (`cache_dir`): it may be shared with a group
         self.written = 0          # entries this instance added: nothing added, nothing to prune
-        self._checked: set[Path] = set()     # directories made private (a build's worth: once each)
+        self._checked: set[Path] = set()     # directories given their mode (a build's worth: once each)
+        self._modes: tuple[int, int, int] | None = None     # PRIVATE_MODES or SHARED_MODES, once decided
         self._lock: int | None = None        # the shared lock's descriptor, while open
 
     def open(self) -> None:
         """Start using the cache: make it, and hold it shared (see above).
         Waits only while another build prunes it."""
-        self.root.mkdir(parents=True, exist_ok=True)
-        private_dir(self.root)
-        self._checked.add(self.root)
-        fd = os.open(self.root / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            fd = _open_lock(self.root / ".lock", self._open_root()[2])
+        except PermissionError:
+            raise ConfigError(f"cannot use {self.root} as the cache: permission denied. A cache is either this "
+                              f"user's or set up for a group of theirs (`install -d -m 2770 -g GROUP {self.root}`: "
+                              f"README, \"Sharing a cache between users\")") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_SH)
         except BaseException:
             os.close(fd)
             raise
         self._lock = fd
+
+    def _open_root(self) -> tuple[int, int, int]:
+        """The modes of the cache's directories, entries and lock: decided
+        once, from the root as the user left it (module docstring). A root
+        thinwatch makes is private: only the user can set one up for a group."""
+        if self._modes is None:
+            try:
+                found = os.stat(self.root, follow_symlinks=False).st_mode
+            except FileNotFoundError:
+                found = 0
+            if self.named and stat.S_ISDIR(found) and found & GROUP_SHARED == GROUP_SHARED:
+                private_dir(self.root, mode=None)       # a real directory, its mode the user's
+                self._modes = SHARED_MODES
+            else:
+                self.root.mkdir(parents=True, exist_ok=True)
+                private_dir(self.root)
+                self._modes = PRIVATE_MODES
+        return self._modes
 
     def close(self) -> None:
         if self._lock is not None:
@@ -75,8 +113,8 @@ class Cache:
         path = self._path(kind, key)
         try:
             data = path.read_bytes()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            return None         # (one a group member made unreadable is rebuilt and replaced, as a bad one)
         head, sep, payload = data.partition(b"\n")
         if sep and head.decode("ascii", "replace") == hashlib.sha256(payload).hexdigest():
             return payload
@@ -119,11 +157,12 @@ class Cache:
 
     def put(self, kind: str, key: str, payload: bytes) -> None:
         path = self._path(kind, key)
-        for directory in (self.root, path.parent.parent, path.parent):   # each private, not just the last
+        dir_mode, entry_mode, _ = self._open_root()
+        for directory in (path.parent.parent, path.parent):   # each checked, not just the last
             if directory not in self._checked:
-                private_dir(directory)
+                private_dir(directory, mode=dir_mode)
                 self._checked.add(directory)
-        atomic_write(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
+        atomic_write(path, hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload, entry_mode)
         self.written += 1
 
 
@@ -142,6 +181,29 @@ def _file_stat(entry: os.DirEntry) -> os.stat_result | None:
         return entry.stat(follow_symlinks=False) if entry.is_file(follow_symlinks=False) else None
     except FileNotFoundError:
         return None
+
+
+def _open_lock(path: Path, mode: int) -> int:
+    """`path` opened for writing (flock over NFS is a POSIX write lock, which
+    needs it), made if absent. A new one is made under a temporary name and
+    linked into place with its mode set, so the creator's umask never closes
+    a shared cache's lock to the group, even for a moment."""
+    while True:
+        try:
+            return os.open(path, os.O_RDWR | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            pass
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            os.fchmod(fd, mode)
+            os.link(tmp, path)          # never over another: one made meanwhile is opened instead
+            return fd
+        except BaseException as e:
+            os.close(fd)
+            if not isinstance(e, FileExistsError):
+                raise
+        finally:
+            os.unlink(tmp)
 
 
 def place(path: Path, data: bytes) -> None:
