@@ -4,9 +4,12 @@ the same time lose nothing and never use a bad entry."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import orjson
@@ -14,7 +17,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR, build, clean_outputs, edit, outputs, thinwatch
 from thinwatch.engine import native_llvm
-from thinwatch.engine.cache import Cache
+from thinwatch.engine.cache import Cache, PRIVATE_MODES, SHARED_MODES
 from test_rust import SAMPLE_RUST
 
 
@@ -106,3 +109,118 @@ def test_the_backend_llvm_is_named_by_content_and_remembered_for_that_very_file(
         memo = tmp_path / f"{name}.json"
         memo.write_bytes(orjson.dumps({"file": file, "identity": "as kept"}))
         assert native_llvm.choose("auto", ROOT, memo).identity == expected
+
+
+def _modes(root: Path) -> tuple[int, int, int, int]:
+    """The root's mode, and a shard's, an entry's and the lock's."""
+    entry = next(p for p in (root / "obj").rglob("*") if p.is_file())
+    return tuple(stat.S_IMODE(p.lstat().st_mode) for p in (root, entry.parent, entry, root / ".lock"))
+
+
+def test_only_a_named_directory_set_up_for_a_group_is_shared(tmp_path):
+    """Group-writable and setgid, and named by the user: shared, its root
+    left as it is; anything else, the default cache too, made private."""
+    for named, found, shared in ((True, 0o2770, True), (True, 0o2775, True), (True, 0o770, False),
+                                 (True, 0o2700, False), (False, 0o2770, False)):
+        root = tmp_path / f"{named}-{found:o}"
+        root.mkdir()
+        os.chmod(root, found)
+        cache = Cache(root, named)
+        cache.open()
+        cache.put("obj", "ab" * 32, b"an object")
+        cache.close()
+        dirs, entries, lock = SHARED_MODES if shared else PRIVATE_MODES
+        assert _modes(root) == (found if shared else 0o700, dirs, entries, lock), (named, oct(found))
+
+
+# Two unprivileged users, members of one group, each with a checkout of its own.
+USERS, GROUP = (61001, 61002), 61000
+
+
+@pytest.fixture
+def homes():
+    """A home per user under a directory they can reach (pytest's own
+    temporary directory is 0700, its user's)."""
+    if os.geteuid() != 0:
+        pytest.skip("runs builds as two other users: needs root (as in CI)")
+    base = Path(tempfile.mkdtemp(prefix="thinwatch-users-"))
+    try:
+        os.chmod(base, 0o755)
+        for uid in USERS:
+            home = base / str(uid)
+            shutil.copytree(SAMPLE_IR, home / "ws", ignore=IGNORE)
+            with open(home / "ws" / "thinwatch.toml", "a") as f:
+                f.write("\n[cache]\nmax_size_mb = 0\nmax_age_days = 0\n")   # every build prunes all it can
+            (home / "tmp").mkdir()
+            for path in [home, *home.rglob("*")]:
+                os.chown(path, uid, uid, follow_symlinks=False)
+        try:        # Python itself may be out of their reach (a pyenv under a 0700 /root)
+            why = _as(USERS[0], base, "-c", "import thinwatch.engine.cli, llvmlite").stderr.strip()[-300:]
+        except OSError as e:
+            why = str(e)
+        if why:
+            pytest.skip(f"uid {USERS[0]} cannot run {sys.executable} with thinwatch's packages: {why}")
+        yield base
+    finally:
+        shutil.rmtree(base)
+
+
+def _as(uid: int, base: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python3 ARGS` as `uid`, in the group as a supplementary one, with a
+    home and TMPDIR of its own and the tightest umask (modes must not
+    depend on it)."""
+    home = base / str(uid)
+    env = {"PATH": os.environ["PATH"], "HOME": str(home), "TMPDIR": str(home / "tmp"), "LANG": "C.UTF-8"}
+    return subprocess.run([sys.executable, *args], user=uid, group=uid, extra_groups=[GROUP], umask=0o077,
+                          env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def _build_as(uid: int, base: Path, cache: Path) -> subprocess.CompletedProcess:
+    return _as(uid, base, "-m", "thinwatch.engine.cli", "build", "--once", "--no-tui", "--json",
+               "--cache-dir", str(cache), str(base / str(uid) / "ws"))
+
+
+def _entries(cache: Path) -> dict[Path, int]:
+    """Every entry and its owner."""
+    return {p: p.lstat().st_uid for kind in cache.iterdir() if kind.is_dir() for p in kind.rglob("*") if p.is_file()}
+
+
+def test_two_users_share_a_cache_set_up_for_their_group(homes):
+    cache = homes / "cache"
+    cache.mkdir()                           # as `install -d -m 2770 -g GROUP cache` makes it
+    os.chown(cache, 0, GROUP)
+    os.chmod(cache, 0o2770)
+    first, second = (homes / str(uid) / "ws" for uid in USERS)
+
+    one = _finished(_build_as(USERS[0], homes, cache))
+    assert one["backend_jobs"] == 9
+    two = _finished(_build_as(USERS[1], homes, cache))
+    assert two["backend_jobs"] == 0 and two["counts"]["reused"] == one["counts"]["rebuilt"]
+    assert outputs(second) == outputs(first)
+    for path in [*cache.rglob("*")]:
+        st = path.lstat()
+        want = SHARED_MODES[0] if path.is_dir() else SHARED_MODES[2] if path.name == ".lock" else SHARED_MODES[1]
+        assert (stat.S_IMODE(st.st_mode), st.st_gid) == (want, GROUP), path
+    assert (stat.S_IMODE(cache.stat().st_mode), cache.stat().st_uid) == (0o2770, 0)     # the root left alone
+
+    # Each edits and builds in turn: it writes, and prunes what the other wrote.
+    for round, (uid, ws) in enumerate(zip((USERS[1], USERS[0]) * 2, (second, first) * 2)):
+        theirs = {p for p, owner in _entries(cache).items() if owner != uid}
+        geom = ws / "core/geom.ll"
+        old = "%d = add i32 %ax, %ay" if round < 2 else f"%d = add i32 %ax, {round - 2}"
+        edit(geom, old, f"%d = add i32 %ax, {round}")
+        done = _finished(_build_as(uid, homes, cache))
+        assert done["ok"] and done["backend_jobs"] > 0
+        assert theirs - set(_entries(cache)), round            # some of the other's entries pruned
+        assert uid in _entries(cache).values()
+
+
+def test_another_users_private_cache_is_refused_clearly(homes):
+    private = homes / str(USERS[0]) / "cache"
+    private.mkdir(mode=0o700)
+    os.chown(private, USERS[0], USERS[0])
+    for cache in (private, homes / str(USERS[0])):      # its cache, and a directory of its that is none
+        res = _build_as(USERS[1], homes, cache)
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert f"cannot use {cache} as the cache: permission denied" in res.stdout + res.stderr
+        assert "install -d -m 2770" in res.stdout + res.stderr
