@@ -34,8 +34,8 @@ and their entries keep the group), entries 0640 (replaced by rename, never
 written in place: no one needs to write into one), the lock 0660. Its root
 is the user's and is never chmodded. The default cache, in a workspace
 that may be anyone's (an unpacked archive keeps its modes), is always
-private. Every member can then write any
-entry: sharing a cache means trusting the group's objects.
+private. Every member can then write any entry: sharing a cache means
+trusting the group's objects.
 """
 
 from __future__ import annotations
