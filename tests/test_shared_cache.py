@@ -142,7 +142,7 @@ def homes():
     """A home per user under a directory they can reach (pytest's own
     temporary directory is 0700, its user's)."""
     if os.geteuid() != 0:
-        pytest.skip("runs builds as two other users: needs root (as in CI)")
+        pytest.fail("these tests build as two other users: run them as root")
     base = Path(tempfile.mkdtemp(prefix="thinwatch-users-"))
     try:
         os.chmod(base, 0o755)
@@ -159,7 +159,8 @@ def homes():
         except OSError as e:
             why = str(e)
         if why:
-            pytest.skip(f"uid {USERS[0]} cannot run {sys.executable} with thinwatch's packages: {why}")
+            pytest.fail(f"uid {USERS[0]} cannot run {sys.executable} with thinwatch's packages: {why} "
+                        f"(run these tests with a Python other users can run: README, Tests)")
         yield base
     finally:
         shutil.rmtree(base)
@@ -185,6 +186,7 @@ def _entries(cache: Path) -> dict[Path, int]:
     return {p: p.lstat().st_uid for kind in cache.iterdir() if kind.is_dir() for p in kind.rglob("*") if p.is_file()}
 
 
+@pytest.mark.multiuser
 def test_two_users_share_a_cache_set_up_for_their_group(homes):
     cache = homes / "cache"
     cache.mkdir()                           # as `install -d -m 2770 -g GROUP cache` makes it
@@ -215,6 +217,7 @@ def test_two_users_share_a_cache_set_up_for_their_group(homes):
         assert uid in _entries(cache).values()
 
 
+@pytest.mark.multiuser
 def test_another_users_private_cache_is_refused_clearly(homes):
     private = homes / str(USERS[0]) / "cache"
     private.mkdir(mode=0o700)
