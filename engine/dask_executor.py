@@ -79,6 +79,23 @@ class DaskExecutor:
         self._killed_worker, self._dropped = KilledWorker, FutureCancelledError
 
     async def run(self, fn, *args) -> TaskResult:
+        """As the local pool retries a task whose worker died: Dask counts a
+        worker's death against every task running there, so a task that was
+        only beside the culprit on its workers can end as KilledWorker too;
+        submitted once more it gets a fresh count, and only the culprit, which
+        kills again, ends as WorkerCrashed."""
+        try:
+            return await self._run_once(fn, *args)
+        except self._killed_worker:
+            pass
+        try:
+            return await self._run_once(fn, *args)
+        except self._killed_worker as e:
+            raise WorkerCrashed(f"the task's worker process died on each of the {e.allowed_failures + 1} "
+                                f"workers that ran it, twice over (LLVM abort, signal or out of memory); "
+                                f"the last, {e.last_worker.address}, logged why") from None
+
+    async def _run_once(self, fn, *args) -> TaskResult:
         loop = asyncio.get_running_loop()
         done = loop.create_future()
 
@@ -99,10 +116,6 @@ class DaskExecutor:
                     return TaskResult(*await asyncio.to_thread(future.result, FETCH_EVERY))
                 except TimeoutError:
                     continue
-        except self._killed_worker as e:
-            raise WorkerCrashed(f"the task's worker process died on each of the {e.allowed_failures + 1} "
-                                f"workers that ran it (LLVM abort, signal or out of memory); the last, "
-                                f"{e.last_worker.address}, logged why") from None
         except self._dropped as e:
             raise WorkerCrashed(f"the Dask cluster dropped the task ({e}): its scheduler restarted, "
                                 f"or the connection was lost") from None
