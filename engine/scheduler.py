@@ -20,6 +20,7 @@ from typing import Callable
 from . import files, record
 from .build import Build, Memory, emit_options
 from .builddir import open_build_dir
+from .cache import Cache
 from .early import Early, LastLink
 from .errors import ConfigError
 from .events import BuildFinished, ModuleStatus
@@ -65,7 +66,7 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
                                                    project.build_dir / "llvm-identity.json"))
         b = Build(project, executor, report, codegen, emit_opts, memory)
         try:
-            b.cache.open()
+            await _open(b.cache)
         except OSError as e:
             raise ConfigError(f"cannot use {b.cache.root} as the cache: {e.strerror or e}") from None
         if on_build is not None:
@@ -84,6 +85,18 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         if b.early is not None:
             b.early.cancel()
         b.cache.close()
+
+
+async def _open(cache: Cache) -> None:
+    """Take the cache's shared lock off the loop: it waits while another
+    build prunes the cache, and a UI shares the loop. A build abandoned
+    meanwhile leaves the thread to finish, and closes what it opened."""
+    opening = asyncio.ensure_future(asyncio.to_thread(cache.open))
+    try:
+        await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        opening.add_done_callback(lambda _: cache.close())
+        raise
 
 
 async def _build(project, b: Build, tests: bool) -> BuildFinished:

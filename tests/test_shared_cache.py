@@ -77,6 +77,34 @@ def test_builds_writing_and_pruning_one_cache_at_once_lose_nothing(tmp_path, poo
         assert outputs(ws) == clean_outputs(ws, pool, ws.parent / "clean")
 
 
+def test_a_build_waiting_for_a_pruning_build_leaves_the_loop_running(tmp_path, pool):
+    """While another build prunes the cache (holding it alone), a build
+    waits for it off the event loop, which a UI shares; then it builds."""
+    import asyncio
+    import fcntl
+    from thinwatch.engine.reporter import Reporter
+    from thinwatch.engine.scheduler import run_build
+    ws = _ir_checkout(tmp_path / "ws", tmp_path / "shared")
+    (tmp_path / "shared").mkdir()
+    pruner = os.open(tmp_path / "shared" / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(pruner, fcntl.LOCK_EX)
+
+    async def scenario() -> tuple[int, bool]:
+        events = []
+        building = asyncio.ensure_future(run_build(ws, pool, Reporter(events.append, 1)))
+        ticks = 0
+        for _ in range(20):             # 1 s in which the build cannot start
+            await asyncio.sleep(0.05)
+            ticks += 1
+        waiting = not building.done()
+        fcntl.flock(pruner, fcntl.LOCK_UN)
+        return ticks, waiting and (await building).ok
+    try:
+        assert asyncio.run(scenario()) == (20, True)
+    finally:
+        os.close(pruner)
+
+
 def test_a_cache_in_use_by_another_build_is_not_pruned(tmp_path):
     root = tmp_path / "cache"
     using, pruning = Cache(root), Cache(root)
