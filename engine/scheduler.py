@@ -53,7 +53,7 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
     if unchanged is not None:
         for em in sorted((em for em, _, _ in unchanged.inputs.values()), key=lambda em: em.source.id):
             report.module(em.source.id, em.source.crate, ModuleStatus.REUSED, why=["contents unchanged"],
-                          label=unchanged.ws.label(em.source.id, em.summary.functions))
+                          label=unchanged.label(em))
         return report.finished(True, outputs=unchanged.outputs)
     try:
         project = open_project(root, options)

@@ -210,7 +210,7 @@ class Session:
         if build is None:
             return []
         if self._finder is None or self._finder[0] is not build:
-            modules = {mid: (build.ws.label(mid, em.summary.functions), list(em.summary.functions),
+            modules = {mid: (build.label(em), list(em.summary.functions),
                              [i.name for i in plan.imports])
                        for mid, (em, plan, _) in build.inputs.items()}
             self._finder = (build, names.Finder(modules))
