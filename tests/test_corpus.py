@@ -255,7 +255,7 @@ def _unit(outputs: dict[str, str], program: Program) -> dict[str, str]:
 
 def _module_ids(outputs: dict[str, str], program: Program) -> set[str]:
     # An object is named after its module id with `::` spelled `.`; crate
-    # names have no dots, codegen unit names may (`sha2::cgu.0`).
+    # names have no dots, codegen unit names may (`sha2::1a2b3c-cgu.0`).
     return {Path(path).stem.replace(".", "::", 1) for path in _unit(outputs, program) if path.endswith(".o")}
 
 

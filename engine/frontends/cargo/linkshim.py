@@ -109,12 +109,14 @@ BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 
 
 def module_id(member: str) -> tuple[str, str]:
-    """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`."""
+    """(crate, id) for `<crate>-<hash>.<cgu>[.<session>].rcgu.o`. Without
+    incremental state (registry crates) the unit is `<crate>.<hash>-cgu.<N>`,
+    whose hash tells two versions of one crate apart: the id keeps it."""
     parts = member.split(".")
     crate = parts[0].rsplit("-", 1)[0]
     rest = [p for p in parts[1:] if p not in ("rcgu", "o")]
     if len(rest) >= 2 and rest[0] == crate:          # non-incremental: <crate>.<hash>-cgu.<N>
-        cgu = "cgu." + rest[-1]
+        cgu = ".".join(rest[1:])
     else:                                            # incremental: <cgu id>.<session>
         cgu = rest[0] if rest else parts[0]
     return crate, f"{crate}::{cgu}"
