@@ -108,6 +108,10 @@ class _Worker:
         theirs.close()
         self._io: list[asyncio.Future] = []     # threads sending to it or receiving from it
 
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+
     def kill(self) -> None:
         try:
             self.proc.kill()
@@ -184,9 +188,10 @@ class TaskPool:
         self.where = f"{self.jobs} local worker process{'es' if self.jobs > 1 else ''}"
         self.stall = STALL
         self._ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has the engine's tasks and LLVM loaded, and
-        # start while the front end (cargo) runs rather than after it. Starting
-        # them waits for that server to import them (~0.1 s): a thread does it.
+        # Workers fork from a server that has the engine's tasks and LLVM loaded.
+        # Starting them waits for that server to import them (~0.1 s): a
+        # thread does it, from the first task on (one submitted while the front
+        # end runs starts them then), so a build with no task starts no process.
         self._ctx.set_forkserver_preload(["thinwatch.engine.backend", "thinwatch.engine.emit", "llvmlite.binding"])
         # The fork server starts multiprocessing's resource tracker, passing it
         # stderr's fd: started here (~1 ms), not in the thread, where a front
@@ -199,8 +204,7 @@ class TaskPool:
         self._busy: set[_Worker] = set()
         self._burying: set[asyncio.Task] = set()
         self._waiters: list[asyncio.Future] = []
-        self._starting = threading.Thread(target=self._start_workers, daemon=True)
-        self._starting.start()
+        self._starting: threading.Thread | None = None
 
     def _start_workers(self) -> None:
         for _ in range(self.jobs):
@@ -216,6 +220,9 @@ class TaskPool:
             raise WorkerCrashed(f"cannot start a worker process: {e!r}") from None
 
     async def _acquire(self) -> _Worker:
+        if self._starting is None:
+            self._starting = threading.Thread(target=self._start_workers, daemon=True)
+            self._starting.start()
         if self._starting.is_alive():
             await asyncio.to_thread(self._starting.join)
         while not self._idle:
@@ -295,7 +302,7 @@ class TaskPool:
 
     def close(self) -> None:
         """End the workers once idle ones have seen their pipe close."""
-        self._starting.join()
+        self._join_start()
         idle = [w for w in self._idle if w is not None]
         for worker in idle:
             worker.conn.close()
@@ -303,9 +310,13 @@ class TaskPool:
             worker.reap(5)
         self.kill()
 
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+
     def kill(self) -> None:
         """End every worker now (interrupt): no orphans, no waiting on LLVM."""
-        self._starting.join()                 # else a worker could start after the kill
+        self._join_start()                    # else a worker could start after the kill
         everyone = [w for w in self._idle if w is not None] + list(self._busy)
         for worker in everyone:
             worker.kill()
