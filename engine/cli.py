@@ -136,11 +136,11 @@ async def _headless(args, root: Path) -> int:
     interrupted = False
     try:
         if args.command == "test" and not args.watch:
-            await session.build_once([])
+            await session.build_once([], one_shot=True)
             if session.last is not None and session.last.ok:
                 return 0 if await session.test() else 1
         elif args.once or args.command == "build":
-            await session.build_once([])
+            await session.build_once([], one_shot=True)
         else:        # watch, run, test --watch
             await session.run()
     except asyncio.CancelledError:

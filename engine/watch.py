@@ -279,8 +279,9 @@ class Session:
         self.sink(await run_program(run, self.root, "run", gen, timeout=None,
                                     on_line=lambda line: self.sink(ProgramOutput(gen, "run", label, line))))
 
-    async def build_once(self, trigger: list[str], unchanged: bool = False) -> None:
-        """Build once; `unchanged`: every input is as the last build left it."""
+    async def build_once(self, trigger: list[str], unchanged: bool = False, one_shot: bool = False) -> None:
+        """Build once; `unchanged`: every input is as the last build left it;
+        `one_shot`: the session ends after it (it may replay the last one)."""
         self.generation += 1
         report = Reporter(self.sink, self.generation)
         building = []
@@ -288,7 +289,8 @@ class Session:
         self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
                                                  tests=self.tests, on_build=building.append, memory=self.memory,
                                                  unchanged=self.last_build if unchanged else None,
-                                                 options=self.options, cache_dir=self.cache_dir))
+                                                 options=self.options, cache_dir=self.cache_dir,
+                                                 one_shot=one_shot))
         try:
             self.last = await self._build
             if not unchanged:
