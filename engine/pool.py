@@ -27,6 +27,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -193,11 +194,6 @@ class TaskPool:
         # thread does it, from the first task on (one submitted while the front
         # end runs starts them then), so a build with no task starts no process.
         self._ctx.set_forkserver_preload(["thinwatch.engine.backend", "thinwatch.engine.emit", "llvmlite.binding"])
-        # The fork server starts multiprocessing's resource tracker, passing it
-        # stderr's fd: started here (~1 ms), not in the thread, where a front
-        # end may have replaced sys.stderr by an object with no fd (Textual
-        # does as its app starts), and every worker then fails to start.
-        resource_tracker.ensure_running()
         # Workers hold the read end; the engine's write end closes only when it ends.
         self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
         self._idle: list[_Worker | None] = []     # None: a slot whose worker is to be started
@@ -205,6 +201,21 @@ class TaskPool:
         self._burying: set[asyncio.Task] = set()
         self._waiters: list[asyncio.Future] = []
         self._starting: threading.Thread | None = None
+
+    def _start(self) -> None:
+        """Start the fork server and the workers, in a thread. The server
+        starts multiprocessing's resource tracker, passing it stderr's fd: it
+        is started here first (~1 ms), with the standard error the process
+        began with, since a front end may have replaced sys.stderr by an
+        object with no fd by now (Textual does as its app starts), and every
+        worker then fails to start."""
+        shown, sys.stderr = sys.stderr, sys.__stderr__
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = shown
+        self._starting = threading.Thread(target=self._start_workers, daemon=True)
+        self._starting.start()
 
     def _start_workers(self) -> None:
         for _ in range(self.jobs):
@@ -221,8 +232,7 @@ class TaskPool:
 
     async def _acquire(self) -> _Worker:
         if self._starting is None:
-            self._starting = threading.Thread(target=self._start_workers, daemon=True)
-            self._starting.start()
+            self._start()
         if self._starting.is_alive():
             await asyncio.to_thread(self._starting.join)
         while not self._idle:
