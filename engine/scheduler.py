@@ -143,11 +143,11 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
     """Build one link unit; returns its output path if it linked."""
     report = b.report
     await b.emission_ready()             # a bad target fails the build before any module
-    prev = record.load(unit.state_dir, b.memory.records)
     if b.one_shot:
         await b.ready()
-        if (out := await replay.replay(b, unit, prev)) is not None:
+        if (out := await replay.replay(b, unit)) is not None:
             return out
+    prev = record.load(unit.state_dir, b.memory.records)
     failed_before = set(b.failed)
     sources = unit.modules
     for src in sources:
@@ -219,7 +219,7 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
     if staged is not None:
         os.replace(staged, unit.output)
     if b.one_shot and output is not None and not any(src.id in b.failed for src in sources):
-        await asyncio.to_thread(replay.save, b, unit, emitted)
+        await asyncio.to_thread(replay.save, b, unit, emitted, new_record)
     else:
         replay.forget(unit)
     last = b.memory.links.get(unit.name)
