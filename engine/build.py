@@ -101,6 +101,10 @@ class Build:
         self.backend_jobs = 0
         self.early: "Early | None" = None
         self.outputs: list[str] = []        # what it linked, for a build that finds nothing changed
+        # A build the process ends after (`thinwatch build`) replays a unit
+        # its trace finds unchanged, and leaves a trace (replay.py).
+        self.one_shot = False
+        self.reported: dict[str, dict] = {}     # module -> what its final state said besides why
 
     async def emission_ready(self) -> None:
         """Wait until the emission options are known (the target, from LLVM)."""
@@ -296,11 +300,11 @@ class Build:
                 return None
         seconds = round(self.backend_seconds.get(job.module, old.backend_seconds if old else 0.0), 4)
         plan = job.plan
-        self.state(em.source, state, why=why, backend_seconds=seconds,
-                   imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
-                   exported_to=plan.exported_to, promoted=plan.promote,
-                   internalized=plan.internalize, object_size=path.stat().st_size,
-                   label=self.label(em), names=names.mentioned(plan))
+        details = dict(backend_seconds=seconds, imports=[[i.name, i.exporter, i.hash] for i in plan.imports],
+                       exported_to=plan.exported_to, promoted=plan.promote, internalized=plan.internalize,
+                       object_size=path.stat().st_size, label=self.label(em), names=names.mentioned(plan))
+        self.state(em.source, state, why=why, **details)
+        self.reported[job.module] = details
         return record.ModuleRecord(job.components, job.digest, em.own, files.stamp(path), seconds)
 
     async def backend(self, job: Job, linked: dict[str, Emitted]) -> bytes | None:

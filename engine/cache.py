@@ -107,7 +107,11 @@ class Cache:
             self._lock = None
 
     def _path(self, kind: str, key: str) -> Path:
-        return self.root / kind / key[:2] / key
+        return Path(self._name(kind, key))
+
+    def _name(self, kind: str, key: str) -> str:
+        # A string: building thousands of Paths was most of checking a no-op's entries.
+        return os.path.join(self.root, kind, key[:2], key)
 
     def get(self, kind: str, key: str) -> bytes | None:
         path = self._path(kind, key)
@@ -122,7 +126,7 @@ class Cache:
         return None
 
     def has(self, kind: str, key: str) -> bool:
-        return self._path(kind, key).is_file()
+        return os.path.isfile(self._name(kind, key))
 
     def prune(self, keep: set[tuple[str, str]], max_bytes: int = DEFAULT_MAX_BYTES,
               max_age: float = DEFAULT_MAX_AGE) -> int:

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import sys
-from importlib import metadata
 from pathlib import Path
 from typing import Protocol, Sequence
 
@@ -60,6 +59,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, help="print thinwatch's version and exit")
 
     def __call__(self, parser, namespace, values, option_string=None):
+        from importlib import metadata     # ~10 ms of every start otherwise
         try:
             said = metadata.version("thinwatch")
         except metadata.PackageNotFoundError:      # run from a checkout nobody installed
@@ -136,11 +136,11 @@ async def _headless(args, root: Path) -> int:
     interrupted = False
     try:
         if args.command == "test" and not args.watch:
-            await session.build_once([])
+            await session.build_once([], one_shot=True)
             if session.last is not None and session.last.ok:
                 return 0 if await session.test() else 1
         elif args.once or args.command == "build":
-            await session.build_once([])
+            await session.build_once([], one_shot=True)
         else:        # watch, run, test --watch
             await session.run()
     except asyncio.CancelledError:

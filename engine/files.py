@@ -14,13 +14,13 @@ from pathlib import Path
 RACY_SECONDS = 2.0     # a file changed this close to when we read it may change again unseen
 
 
-def stamp(path: Path) -> list[int] | None:
+def stamp(path: Path | str) -> list[int] | None:
     """Size, modification and change times, inode and device; None if absent.
 
     A list, so that it survives a round trip through JSON unchanged.
     """
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]

@@ -27,6 +27,7 @@ import asyncio
 import multiprocessing
 import os
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -108,6 +109,10 @@ class _Worker:
         theirs.close()
         self._io: list[asyncio.Future] = []     # threads sending to it or receiving from it
 
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+
     def kill(self) -> None:
         try:
             self.proc.kill()
@@ -184,21 +189,31 @@ class TaskPool:
         self.where = f"{self.jobs} local worker process{'es' if self.jobs > 1 else ''}"
         self.stall = STALL
         self._ctx = multiprocessing.get_context("forkserver")
-        # Workers fork from a server that has the engine's tasks and LLVM loaded, and
-        # start while the front end (cargo) runs rather than after it. Starting
-        # them waits for that server to import them (~0.1 s): a thread does it.
+        # Workers fork from a server that has the engine's tasks and LLVM loaded.
+        # Starting them waits for that server to import them (~0.1 s): a
+        # thread does it, from the first task on (one submitted while the front
+        # end runs starts them then), so a build with no task starts no process.
         self._ctx.set_forkserver_preload(["thinwatch.engine.backend", "thinwatch.engine.emit", "llvmlite.binding"])
-        # The fork server starts multiprocessing's resource tracker, passing it
-        # stderr's fd: started here (~1 ms), not in the thread, where a front
-        # end may have replaced sys.stderr by an object with no fd (Textual
-        # does as its app starts), and every worker then fails to start.
-        resource_tracker.ensure_running()
         # Workers hold the read end; the engine's write end closes only when it ends.
         self._engine_r, self._engine_w = self._ctx.Pipe(duplex=False)
         self._idle: list[_Worker | None] = []     # None: a slot whose worker is to be started
         self._busy: set[_Worker] = set()
         self._burying: set[asyncio.Task] = set()
         self._waiters: list[asyncio.Future] = []
+        self._starting: threading.Thread | None = None
+
+    def _start(self) -> None:
+        """Start the fork server and the workers, in a thread. The server
+        starts multiprocessing's resource tracker, passing it stderr's fd: it
+        is started here first (~1 ms), with the standard error the process
+        began with, since a front end may have replaced sys.stderr by an
+        object with no fd by now (Textual does as its app starts), and every
+        worker then fails to start."""
+        shown, sys.stderr = sys.stderr, sys.__stderr__
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = shown
         self._starting = threading.Thread(target=self._start_workers, daemon=True)
         self._starting.start()
 
@@ -216,6 +231,8 @@ class TaskPool:
             raise WorkerCrashed(f"cannot start a worker process: {e!r}") from None
 
     async def _acquire(self) -> _Worker:
+        if self._starting is None:
+            self._start()
         if self._starting.is_alive():
             await asyncio.to_thread(self._starting.join)
         while not self._idle:
@@ -295,7 +312,7 @@ class TaskPool:
 
     def close(self) -> None:
         """End the workers once idle ones have seen their pipe close."""
-        self._starting.join()
+        self._join_start()
         idle = [w for w in self._idle if w is not None]
         for worker in idle:
             worker.conn.close()
@@ -303,9 +320,13 @@ class TaskPool:
             worker.reap(5)
         self.kill()
 
+    def _join_start(self) -> None:
+        if self._starting is not None:
+            self._starting.join()
+
     def kill(self) -> None:
         """End every worker now (interrupt): no orphans, no waiting on LLVM."""
-        self._starting.join()                 # else a worker could start after the kill
+        self._join_start()                    # else a worker could start after the kill
         everyone = [w for w in self._idle if w is not None] + list(self._busy)
         for worker in everyone:
             worker.kill()

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from . import files, record
+from . import files, record, replay
 from .build import Build, Memory, emit_options
 from .builddir import open_build_dir
 from .cache import Cache
@@ -45,10 +45,11 @@ async def _in_thread(fn, *args):
 async def run_build(root: Path, executor: Executor, report: Reporter, trigger: list[str] | None = None,
                     tests: bool = False, on_build: Callable[[Build], None] | None = None,
                     memory: Memory | None = None, unchanged: Build | None = None, options=None,
-                    cache_dir: Path | None = None) -> BuildFinished:
+                    cache_dir: Path | None = None, one_shot: bool = False) -> BuildFinished:
     """Build the workspace at `root`, with the front end's `options`.
     `unchanged` is the last build, when every input is known to be as it
-    left them: nothing is read or run. `cache_dir` overrides the workspace's."""
+    left them: nothing is read or run. `cache_dir` overrides the workspace's.
+    `one_shot`: no build follows in this process (replay.py)."""
     report.started(trigger or [], str(root))
     if unchanged is not None:
         for em in sorted((em for em, _, _ in unchanged.inputs.values()), key=lambda em: em.source.id):
@@ -65,6 +66,7 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root,
                                                    project.build_dir / "llvm-identity.json"))
         b = Build(project, executor, report, codegen, emit_opts, memory)
+        b.one_shot = one_shot
         try:
             await _open(b.cache)
         except OSError as e:
@@ -141,6 +143,10 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
     """Build one link unit; returns its output path if it linked."""
     report = b.report
     await b.emission_ready()             # a bad target fails the build before any module
+    if b.one_shot:
+        await b.ready()
+        if (out := await replay.replay(b, unit)) is not None:
+            return out
     prev = record.load(unit.state_dir, b.memory.records)
     failed_before = set(b.failed)
     sources = unit.modules
@@ -212,6 +218,10 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         raise
     if staged is not None:
         os.replace(staged, unit.output)
+    if b.one_shot and output is not None and not any(src.id in b.failed for src in sources):
+        await asyncio.to_thread(replay.save, b, unit, emitted, new_record)
+    else:
+        replay.forget(unit)
     last = b.memory.links.get(unit.name)
     if output is not None and last is not None:
         last.unit = unit

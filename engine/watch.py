@@ -14,12 +14,9 @@ state; cache entries it finished stay valid.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
-import os
 from pathlib import Path
 from typing import Callable, Sequence
 
-import watchfiles
 
 from . import files, inspect, names
 from .build import Memory
@@ -29,7 +26,7 @@ from .frontends import kind
 from .lock import WorkspaceLock
 from .executors import open_executor, setting_of
 from .programs import run_program
-from .project import BUILD_DIR, WatchRules
+from .project import BUILD_DIR
 from .reporter import Reporter
 from .scheduler import run_build
 
@@ -37,66 +34,6 @@ DEBOUNCE_MS = 30
 # A batch of changes is handed over once a step passes with no new one: the
 # step is most of the latency from a save to its build.
 STEP_MS = 5
-
-
-class WorkspaceFilter(watchfiles.DefaultFilter):
-    """The front end's inputs only (its `WatchRules`); never what its tools
-    write, editor temporaries or anything `.gitignore` names."""
-
-    def __init__(self, root: Path, rules: WatchRules):
-        self.root = root.resolve()
-        self.rules = rules
-        super().__init__(ignore_dirs=(*self.ignore_dirs, *rules.ignore_dirs))
-        self.patterns = self._gitignore()
-        # Directories seen so far: a directory renamed, swapped or replaced
-        # is reported by its own path alone (its files may never be), and a
-        # gone one can no longer be asked whether it was a directory.
-        self.dirs: set[str] = set()
-
-    def is_dir(self, path: str) -> bool:
-        return path in self.dirs or os.path.isdir(path)
-
-    def _gitignore(self) -> list[str]:
-        try:
-            lines = (self.root / ".gitignore").read_text().splitlines()
-        except OSError:
-            return []
-        return [ln.strip().rstrip("/") for ln in lines if ln.strip() and not ln.startswith(("#", "!"))]
-
-    def __call__(self, change: watchfiles.Change, path: str) -> bool:
-        if not super().__call__(change, path):
-            return False
-        p = Path(path)
-        if p.name == ".gitignore":
-            self.patterns = self._gitignore()
-            return False
-        if p.suffix not in self.rules.suffixes and not self.is_dir(path):
-            return False
-        try:
-            rel = p.resolve().relative_to(self.root)
-        except ValueError:
-            return False
-        for part in rel.parts:
-            if part.startswith(".#") or part == "4913":      # emacs lock, vim's probe file
-                return False
-        text = rel.as_posix()
-        return not any(fnmatch.fnmatch(text, pat) or fnmatch.fnmatch(p.name, pat)
-                       or any(fnmatch.fnmatch(part, pat) for part in rel.parts[:-1])
-                       for pat in self.patterns)
-
-
-def _snapshot(root: Path, keep: WorkspaceFilter) -> dict[str, str | None]:
-    """Content digests of every file the watcher would report (and, in
-    `keep.dirs`, the directories holding them)."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if d not in keep.ignore_dirs and not d.startswith(".")]
-        keep.dirs.update(os.path.join(dirpath, d) for d in dirnames)
-        for name in filenames:
-            path = Path(dirpath) / name
-            if keep(watchfiles.Change.modified, str(path)):
-                out[str(path.relative_to(root))] = files.digest(path)
-    return out
 
 
 class Session:
@@ -136,7 +73,8 @@ class Session:
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
         self._program: asyncio.Task | None = None
-        self._filter = WorkspaceFilter(self.root, front_end.WATCH)
+        self._rules = front_end.WATCH
+        self._filter = None                  # the watcher's WorkspaceFilter, once watching
         # Content digests of the watched files as the last build started: a
         # save that leaves every triggering file as it was is a no-op.
         self.contents: dict[str, str | None] = {}
@@ -229,6 +167,7 @@ class Session:
 
     # -- loop ---------------------------------------------------------------
     async def _watch(self) -> None:
+        import watchfiles
         async for changes in watchfiles.awatch(self.root, watch_filter=self._filter,
                                                debounce=DEBOUNCE_MS, step=STEP_MS, stop_event=self._stop):
             paths = {str(Path(p).relative_to(self.root)) for _, p in changes}
@@ -279,8 +218,9 @@ class Session:
         self.sink(await run_program(run, self.root, "run", gen, timeout=None,
                                     on_line=lambda line: self.sink(ProgramOutput(gen, "run", label, line))))
 
-    async def build_once(self, trigger: list[str], unchanged: bool = False) -> None:
-        """Build once; `unchanged`: every input is as the last build left it."""
+    async def build_once(self, trigger: list[str], unchanged: bool = False, one_shot: bool = False) -> None:
+        """Build once; `unchanged`: every input is as the last build left it;
+        `one_shot`: the session ends after it (it may replay the last one)."""
         self.generation += 1
         report = Reporter(self.sink, self.generation)
         building = []
@@ -288,7 +228,8 @@ class Session:
         self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
                                                  tests=self.tests, on_build=building.append, memory=self.memory,
                                                  unchanged=self.last_build if unchanged else None,
-                                                 options=self.options, cache_dir=self.cache_dir))
+                                                 options=self.options, cache_dir=self.cache_dir,
+                                                 one_shot=one_shot))
         try:
             self.last = await self._build
             if not unchanged:
@@ -306,7 +247,8 @@ class Session:
         what the last build, complete and current, consumed."""
         if any(self._filter.is_dir(str(self.root / p)) for p in trigger):
             # What a directory held is not one digest: take every file's anew.
-            self.contents = await asyncio.to_thread(_snapshot, self.root, self._filter)
+            from .watcher import snapshot
+            self.contents = await asyncio.to_thread(snapshot, self.root, self._filter)
             return False
         current = await asyncio.to_thread(lambda: {p: files.digest(self.root / p) for p in trigger})
         same = (not self._racy and self.last is not None and self.last.ok and self.last.generation == self.generation
@@ -316,9 +258,11 @@ class Session:
         return same
 
     async def run(self) -> BuildFinished | None:
+        from .watcher import WorkspaceFilter, snapshot
+        self._filter = WorkspaceFilter(self.root, self._rules)
         watcher = asyncio.create_task(self._watch())
         try:
-            self.contents = await asyncio.to_thread(_snapshot, self.root, self._filter)
+            self.contents = await asyncio.to_thread(snapshot, self.root, self._filter)
             await self.build_once([])
             await self._run_program()
             while not self._stop.is_set():

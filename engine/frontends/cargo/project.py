@@ -26,7 +26,7 @@ from typing import Callable, Iterable, Sequence
 import orjson
 
 from ... import files, names
-from ...cache import place
+from ...cache import atomic_write, place
 from ...errors import ConfigError
 from ...events import Event
 from ...programs import spawn, stop
@@ -40,30 +40,54 @@ from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, 
 from .select import Selection
 from .rust_source import label, line_of, source_file
 
-_undefined_cache: dict[tuple, set[str]] = {}
+_undefined_cache: dict[bytes, set[str]] = {}
 
 
-def undefined_symbols(inputs: list[tuple[Path, str | None]]) -> set[str]:
+def undefined_symbols(inputs: list[tuple[Path, str | None]], memo: Path | None = None) -> set[str]:
     """Symbols native objects and archives need from elsewhere (`nm -u`), all
     together: one `nm` over twenty std rlibs takes a third of twenty `nm`s.
 
     Each file is given with its content digest, or None to be known by its
     stamp; a digest suits the small files every capture writes anew
-    (`symbols.o`), which rarely change.
+    (`symbols.o`), which rarely change. `memo`: a file keeping the last
+    answer between processes, for the same key: `nm` was most of a new
+    process's no-op build on a small workspace.
     """
     if not inputs:
         return set()
-    key = tuple(("sha256", digest) if digest is not None else (str(path), *(files.stamp(path) or ()))
-                for path, digest in inputs)
-    if key not in _undefined_cache:
-        # Forcing the BFD target keeps nm from handing std's members (which
-        # embed bitcode) to the system's older LLVM plugin, which then reports
-        # "no symbols".
-        bfd = {"x86_64": ["--target=elf64-x86-64"], "aarch64": ["--target=elf64-littleaarch64"]}
-        out = subprocess.run(["nm", "-u", "--format=just-symbols", *bfd.get(os.uname().machine, []),
-                              *(str(path) for path, _ in inputs)], capture_output=True, text=True).stdout
-        _undefined_cache[key] = {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
-    return _undefined_cache[key]
+    key = [["sha256", digest] if digest is not None else [str(path), *(files.stamp(path) or ())]
+           for path, digest in inputs]
+    known = orjson.dumps(key)
+    if known not in _undefined_cache:
+        symbols = _remembered(memo, key)
+        if symbols is None:
+            symbols = _nm([path for path, _ in inputs])
+            if memo is not None:
+                try:
+                    memo.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write(memo, orjson.dumps({"key": key, "symbols": sorted(symbols)}))
+                except OSError:
+                    pass               # kept next time, maybe
+        _undefined_cache[known] = symbols
+    return _undefined_cache[known]
+
+
+def _remembered(memo: Path | None, key: list) -> set[str] | None:
+    try:
+        known = orjson.loads(memo.read_bytes()) if memo is not None else {}
+        return set(known["symbols"]) if known.get("key") == key else None
+    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
+        return None                    # absent or damaged: asked again
+
+
+def _nm(paths: list[Path]) -> set[str]:
+    # Forcing the BFD target keeps nm from handing std's members (which
+    # embed bitcode) to the system's older LLVM plugin, which then reports
+    # "no symbols".
+    bfd = {"x86_64": ["--target=elf64-x86-64"], "aarch64": ["--target=elf64-littleaarch64"]}
+    out = subprocess.run(["nm", "-u", "--format=just-symbols", *bfd.get(os.uname().machine, []),
+                          *(str(path) for path in paths)], capture_output=True, text=True).stdout
+    return {s.strip() for s in out.splitlines() if s.strip() and not s.endswith(":")}
 
 
 # rustc's LTO level and CPU for lld, e.g. `-Wl,-plugin-opt=O2,-plugin-opt=mcpu=x86-64`
@@ -312,9 +336,10 @@ class CargoProject(Project):
         contents = [path.read_bytes() for path in captured]
         digests = [hashlib.sha256(data).hexdigest() for data in contents]
         archive_digests = [hashlib.sha256(path.read_bytes()).hexdigest() for path in archives]
-        preserve = {"main"} | undefined_symbols(
-            list(zip(captured + archives, digests + archive_digests)) + [(path, None) for path in natives])
         state_dir = self.build_dir / "units" / cap.unit
+        preserve = {"main"} | undefined_symbols(
+            list(zip(captured + archives, digests + archive_digests)) + [(path, None) for path in natives],
+            state_dir / "undefined-symbols.json")
         # The link reads the captured natives from copies named by content,
         # which the shim's next capture cannot change under a link that
         # started early (engine/early.py).
