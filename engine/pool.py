@@ -109,10 +109,6 @@ class _Worker:
         theirs.close()
         self._io: list[asyncio.Future] = []     # threads sending to it or receiving from it
 
-    def _join_start(self) -> None:
-        if self._starting is not None:
-            self._starting.join()
-
     def kill(self) -> None:
         try:
             self.proc.kill()
