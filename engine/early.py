@@ -77,6 +77,13 @@ class Early:
         had): start the backends they change."""
         self._starts.append(asyncio.create_task(self._start(modules)))
 
+    async def settled(self) -> None:
+        """Wait until every crate handed over so far has its early jobs
+        started: the build then emits and compiles none of them a second
+        time (the executable's own crate is handed over only a moment
+        before cargo exits)."""
+        await asyncio.gather(*self._starts, return_exceptions=True)
+
     async def result(self, digest: str) -> float | None:
         """The backend time of an early job of this build that compiled
         `digest` (after waiting for it), or None."""

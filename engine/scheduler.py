@@ -148,6 +148,8 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         b.state(src, ModuleStatus.PENDING)
 
     with report.phase("emit"):
+        if b.early is not None:
+            await b.early.settled()
         await asyncio.to_thread(b.look_up, sources)
         results = await each(b.executor, sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
