@@ -12,7 +12,7 @@ and the early work of a Cargo build plans its guesses here too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 
 from . import keys
 from .backend import BackendOptions
@@ -82,6 +82,17 @@ def plan_unit(linked: Mapping[str, Emitted], preserve: Collection[str], modules:
             state, why = ran, keys.explain(old.components if old else None, comps)
         out.jobs[mid] = Job(mid, em, plans[mid], comps, digest, state, ran, why, digest in early)
     return out
+
+
+def longest_first(modules: Iterable[str], prev: Record, emitted: Mapping[str, Emitted]) -> list[str]:
+    """Backends in the order two workers finish a handful of them soonest:
+    the longest first, by what each took last time (unknown ones first, the
+    most instructions first)."""
+    def cost(mid: str) -> tuple[float, int, str]:
+        old = prev.modules.get(mid)
+        size = sum(f.insts for f in emitted[mid].summary.functions.values())
+        return (-old.backend_seconds if old else float("-inf"), -size, mid)
+    return sorted(modules, key=cost)
 
 
 # The last thin links, by their inputs: each module's emission key (which
