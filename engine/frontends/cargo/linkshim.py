@@ -111,6 +111,7 @@ built=$(printf '%s' "${THINWATCH_CAPTURE%/*}/out" | sed "s/'/'\\\\''/g")     # q
 chmod 755 "$out"
 """
 
+
 class CaptureFeed:
     """The pipe the shim announces each complete capture on, while cargo
     runs: `on_capture(dest)` for each, from the event loop. Any process cargo

@@ -36,7 +36,8 @@ from ...settings import Settings, read_toml
 from .artifacts import Artifact, refusal, unusable_files
 from .config import SEPARATOR, foreign_target, user_config
 from .harness import run_tests
-from .linkshim import SHIM, Capture, CaptureFeed, ar_members, captured_output, is_bitcode, keep_members, keep_module, read_capture
+from .linkshim import (SHIM, Capture, CaptureFeed, ar_members, captured_output, is_bitcode, keep_members, keep_module,
+                       read_capture)
 from .select import Selection
 from .rust_source import label, line_of, source_file
 
