@@ -259,15 +259,16 @@ class CargoAlone:
     of the workspace, timed as a command. Its executable is the shim's
     placeholder: there is nothing to run."""
 
-    def __init__(self, ws: Path):
+    def __init__(self, ws: Path, args: tuple[str, ...] = ()):
         from thinwatch.engine.frontends.cargo import CargoProject
         self.ws = Path(ws)
         project = CargoProject.open(self.ws)
         project.build_dir.mkdir(parents=True, exist_ok=True)
         self.env = project.cargo_env()
+        self.cmd = ["cargo", "build", "--release", *args, *project.overrides, "--message-format=json"]
 
     def build(self) -> Result:
-        seconds, p, _ = run_build_command(["cargo", "build", "--release", "--message-format=json"], self.ws, self.env)
+        seconds, p, _ = run_build_command(self.cmd, self.ws, self.env)
         if p.returncode != 0:
             raise RuntimeError(f"cargo alone failed:\n{p.stderr.decode()[-3000:]}")
         return Result(seconds, None)

@@ -39,7 +39,7 @@ from .cache import place
 from .errors import ConfigError
 from .executor import each
 from .link import LinkFailed, inputs_key, link as link_executable
-from .plan import Emitted, Job, plan_unit
+from .plan import Emitted, Job, longest_first, plan_unit
 from .project import ModuleSource, Unit
 
 
@@ -76,6 +76,13 @@ class Early:
         in a thread; all of one crate instance, or none if they cannot be
         had): start the backends they change."""
         self._starts.append(asyncio.create_task(self._start(modules)))
+
+    async def settled(self) -> None:
+        """Wait until every crate handed over so far has its early jobs
+        started: the build then emits and compiles none of them a second
+        time (the executable's own crate is handed over only a moment
+        before cargo exits)."""
+        await asyncio.gather(*self._starts, return_exceptions=True)
 
     async def result(self, digest: str) -> float | None:
         """The backend time of an early job of this build that compiled
@@ -128,8 +135,11 @@ class Early:
             self.guesses[name] = linked
             planned = plan_unit(linked, link.preserve, linked, record.Record(), self.b.backend_opts,
                                 lambda digest: self.b.cache.has("obj", digest), early=self.jobs)
-            for job in planned.jobs.values():
-                if not (job.reused or job.early) and len(self.jobs) < JOBS_PER_WORKER * self.b.executor.jobs:
+            last = record.load(link.unit.state_dir, self.b.memory.records) if link.unit else record.Record()
+            to_run = [mid for mid, job in planned.jobs.items() if not (job.reused or job.early)]
+            for mid in longest_first(to_run, last, linked):
+                if len(self.jobs) < JOBS_PER_WORKER * self.b.executor.jobs:
+                    job = planned.jobs[mid]
                     self.jobs[job.digest] = asyncio.create_task(self._backend(job, linked))
             if link.unit is not None and not planned.errors:
                 _, superseded = self._links.pop(name, ("", None))

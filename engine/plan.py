@@ -12,7 +12,7 @@ and the early work of a Cargo build plans its guesses here too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Collection, Mapping
+from typing import Callable, Collection, Iterable, Mapping
 
 from . import keys
 from .backend import BackendOptions
@@ -64,7 +64,7 @@ def plan_unit(linked: Mapping[str, Emitted], preserve: Collection[str], modules:
     object; `early` are digests early work of this build compiles; `built`
     names the build of this session that compiled a digest, to say which
     one a reused older object came from."""
-    plans = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve))
+    plans = _thin_link(linked, preserve)
     out = UnitPlan(plans)
     for mid in sorted(modules):
         if plans[mid].errors:            # fails the build as the linker would
@@ -82,6 +82,36 @@ def plan_unit(linked: Mapping[str, Emitted], preserve: Collection[str], modules:
             state, why = ran, keys.explain(old.components if old else None, comps)
         out.jobs[mid] = Job(mid, em, plans[mid], comps, digest, state, ran, why, digest in early)
     return out
+
+
+def longest_first(modules: Iterable[str], prev: Record, emitted: Mapping[str, Emitted]) -> list[str]:
+    """Backends in the order two workers finish a handful of them soonest:
+    the longest first, by what each took last time (unknown ones first, the
+    most instructions first)."""
+    def cost(mid: str) -> tuple[float, int, str]:
+        old = prev.modules.get(mid)
+        size = sum(f.insts for f in emitted[mid].summary.functions.values())
+        return (-old.backend_seconds if old else float("-inf"), -size, mid)
+    return sorted(modules, key=cost)
+
+
+# The last thin links, by their inputs: each module's emission key (which
+# fixes its summary) and the preserve set, all the thin link reads. Early
+# work plans its guess of the link; when the guess comes true the build
+# plans the same inputs again, and takes the plans (read-only) from here.
+_thin_links: dict[tuple, dict[str, ModulePlan]] = {}
+THIN_LINKS_KEPT = 8
+
+
+def _thin_link(linked: Mapping[str, Emitted], preserve: Collection[str]) -> dict[str, ModulePlan]:
+    key = (tuple(sorted((mid, em.key) for mid, em in linked.items())), frozenset(preserve))
+    plans = _thin_links.pop(key, None)
+    if plans is None:
+        plans = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve))
+    _thin_links[key] = plans
+    while len(_thin_links) > THIN_LINKS_KEPT:
+        del _thin_links[next(iter(_thin_links))]
+    return plans
 
 
 def _reused_why(last: str | None, digest: str, built: Mapping[str, int]) -> list[str]:

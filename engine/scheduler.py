@@ -28,7 +28,7 @@ from .executor import Executor, each
 from .frontends import open_project
 from .link import LinkFailed, inputs_key, link
 from .native_llvm import choose
-from .plan import plan_unit
+from .plan import longest_first, plan_unit
 from .reporter import Reporter
 from .project import Unit
 
@@ -154,6 +154,8 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         b.state(src, ModuleStatus.PENDING)
 
     with report.phase("emit"):
+        if b.early is not None:
+            await b.early.settled()
         await asyncio.to_thread(b.look_up, sources)
         results = await each(b.executor, sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
@@ -187,15 +189,8 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         if done is not None:
             new_record.modules[mid] = done
 
-    # Longest first (by what each backend took last time; unknown ones first,
-    # the most instructions first): two workers finish a handful of jobs
-    # sooner when the big ones start early.
-    def longest_first(mid: str) -> tuple[float, int, str]:
-        old = prev.modules.get(mid)
-        size = sum(f.insts for f in emitted[mid].summary.functions.values())
-        return (-old.backend_seconds if old else float("-inf"), -size, mid)
     with report.phase("backend"):
-        await each(b.executor, sorted((mid for mid in planned.jobs if mid not in b.failed), key=longest_first),
+        await each(b.executor, longest_first((mid for mid in planned.jobs if mid not in b.failed), prev, emitted),
                    carry_out)
 
     current = {src.id for src in sources}

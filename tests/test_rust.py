@@ -388,7 +388,10 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
         done = w.next("build-finished", timeout=120)
         assert done["ok"] and done["early_jobs"] >= 1
         assert any(m.startswith("app::") and s == "rebuilt" for m, s in finished_states(done).items())
-        assert [e["early"] for e in of_build(done, "link-finished")] == [False]    # the guess was wrong
+        # The library's guess is wrong for app. app's own units, handed over
+        # when the shim captures its link, then make it right, and whether
+        # the early link has every object by then depends on timing (and on
+        # the early jobs' limit): the objects are compared below either way.
 
         edit(rust_ws / "geometry/src/polygon.rs", "twice.abs() / 2.0", "twice.abs() / 2.0 + 1.0")
         done = w.next("build-finished", timeout=120)
@@ -408,6 +411,30 @@ def test_early_backends_in_watch_mode_are_sound(rust_ws, pool):
     assert incremental == clean_objects(rust_ws, pool)        # which links the executable anew
     assert hashlib.sha256(exe.read_bytes()).hexdigest() == linked       # as the early link did
     assert "larger(pair) = 11" in run_exe(exe)
+
+
+def test_a_top_crate_edit_starts_backends_when_its_link_is_captured(rust_ws, pool):
+    """The executable's own crate is the last cargo compiles: its codegen
+    units reach early work when the shim has captured its link (it says so on
+    a pipe), before cargo exits, and the executable is linked from them. The
+    result must equal a clean build's."""
+    from test_watch import Watcher
+    w = Watcher(rust_ws)
+    try:
+        assert w.next("build-finished", timeout=120)["ok"]
+        edit(rust_ws / "app/src/main.rs", '"thinwatch sample report"', '"thinwatch sample report, again"')
+        done = w.next("build-finished", timeout=120)
+        assert done["ok"] and done["early_jobs"] >= 1
+        assert done["backend_jobs"] == done["early_jobs"]        # no job ran twice, none after cargo
+        links = [e for e in w.seen if e["reason"] == "link-finished" and e["generation"] == done["generation"]]
+        assert [e["early"] for e in links] == [True]
+    finally:
+        w.stop()
+    exe = rust_ws / ".thinwatch" / "out" / "app"
+    incremental, linked = objects(rust_ws), hashlib.sha256(exe.read_bytes()).hexdigest()
+    assert incremental == clean_objects(rust_ws, pool)
+    assert hashlib.sha256(exe.read_bytes()).hexdigest() == linked
+    assert run_exe(exe).startswith("thinwatch sample report, again\n")
 
 
 @pytest.mark.parametrize("source", ["cargo config", "cargo config cfg table", "CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS"])

@@ -37,12 +37,14 @@ the archive semantics the rlib had.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import orjson
 
@@ -90,6 +92,10 @@ if [ $# -gt 0 ]; then
     ln -f -- "$@" "$dest/files/" 2>/dev/null || cp -f -- "$@" "$dest/files/" || exit 1
 fi
 mv -f -- "$dest/argv.tmp" "$dest/argv" || exit 1
+# Tell the engine the capture is complete, while cargo still runs: it starts
+# the new codegen units' backends now. Only a hint; it never fails the link.
+# (By /dev/fd: dash redirects only descriptors 0-9, this one may be above.)
+[ -n "$THINWATCH_NOTIFY_FD" ] && (trap '' PIPE; printf '%s\n' "$dest" >"/dev/fd/$THINWATCH_NOTIFY_FD") 2>/dev/null
 # The placeholder where cargo expects the executable. A binary's runs
 # thinwatch's (named as cargo's): integration tests run binaries from there
 # (CARGO_BIN_EXE_<name>). Any other says where thinwatch's outputs are.
@@ -104,6 +110,43 @@ built=$(printf '%s' "${THINWATCH_CAPTURE%/*}/out" | sed "s/'/'\\\\''/g")     # q
 } > "$out" || exit 1
 chmod 755 "$out"
 """
+
+
+class CaptureFeed:
+    """The pipe the shim announces each complete capture on, while cargo
+    runs: `on_capture(dest)` for each, from the event loop. Any process cargo
+    started may hold the write end after cargo exits, so the engine closes
+    the feed when cargo has exited, not when the pipe ends."""
+
+    def __init__(self, on_capture: Callable[[Path], None]):
+        self.on_capture = on_capture
+        self._read, self._write = os.pipe()
+        self._pending = b""
+        self.env = {"THINWATCH_NOTIFY_FD": str(self._write)}
+        self.pass_fds = (self._write,)
+        self._loop = asyncio.get_running_loop()
+        self._loop.add_reader(self._read, self._readable)
+
+    def spawned(self) -> None:
+        """cargo has the write end: the engine keeps none."""
+        os.close(self._write)
+        self._write = -1
+
+    def _readable(self) -> None:
+        data = os.read(self._read, 1 << 16)
+        if not data:
+            self._loop.remove_reader(self._read)
+            return
+        *lines, self._pending = (self._pending + data).split(b"\n")
+        for line in lines:
+            self.on_capture(Path(os.fsdecode(line)))
+
+    def close(self) -> None:
+        self._loop.remove_reader(self._read)
+        os.close(self._read)
+        if self._write >= 0:
+            os.close(self._write)
+
 
 BITCODE_MAGIC = (b"BC\xc0\xde", b"\xde\xc0\x17\x0b")
 

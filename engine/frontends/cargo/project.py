@@ -36,7 +36,8 @@ from ...settings import Settings, read_toml
 from .artifacts import Artifact, refusal, unusable_files
 from .config import SEPARATOR, foreign_target, user_config
 from .harness import run_tests
-from .linkshim import SHIM, Capture, ar_members, captured_output, keep_members, read_capture
+from .linkshim import (SHIM, Capture, CaptureFeed, ar_members, captured_output, is_bitcode, keep_members, keep_module,
+                       read_capture)
 from .select import Selection
 from .rust_source import label, line_of, source_file
 
@@ -203,9 +204,21 @@ class CargoProject(Project):
                               + " (keep_codegen_units = true in the manifest's metadata.thinwatch "
                                 "keeps the profile's codegen-units)")
             self.replaced = []
-        proc = await spawn(
-            *cmd, *self.selection.cargo_args(), *self.overrides, "--message-format=json", cwd=self.root, env=env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT)
+        # The shim announces each capture (linkshim.py): an executable's own
+        # codegen units then go to early work before cargo has finished.
+        feed = CaptureFeed(lambda dest: early(partial(captured_modules, dest, self.build_dir / "early" / dest.name))
+                           ) if early is not None else None
+        try:
+            proc = await spawn(
+                *cmd, *self.selection.cargo_args(), *self.overrides, "--message-format=json", cwd=self.root,
+                env={**env, **feed.env} if feed else env, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, limit=MESSAGE_LIMIT, pass_fds=feed.pass_fds if feed else ())
+        except BaseException:
+            if feed is not None:
+                feed.close()
+            raise
+        if feed is not None:
+            feed.spawned()
         artifacts = []
 
         async def messages() -> None:
@@ -227,6 +240,9 @@ class CargoProject(Project):
         except asyncio.CancelledError:
             await stop(proc)
             raise
+        finally:
+            if feed is not None:
+                feed.close()
         if proc.returncode != 0:
             report.diagnostic("error", f"cargo failed: {cargo_error(stderr, proc.returncode)}")
             return None
@@ -391,14 +407,37 @@ def early_modules(rlib: Path, directory: Path) -> list[ModuleSource]:
     try:
         data = rlib.read_bytes()
         directory.mkdir(parents=True, exist_ok=True)
-        out = [ModuleSource(mid, crate, Path(path), True, origin=instance)
-               for mid, crate, path, instance in keep_members(directory, ar_members(data))]
-        names = {src.path.name for src in out}
-        for old in directory.iterdir():       # the crate's units of earlier builds
-            if out and old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
-                old.unlink(missing_ok=True)
+        return _kept(directory, keep_members(directory, ar_members(data)))
     except OSError:
         return []
+
+
+def captured_modules(dest: Path, directory: Path) -> list[ModuleSource]:
+    """The codegen units of the crate whose link the shim captured in `dest`
+    (the loose bitcode inputs named after its output, not its rlibs'), as
+    files of their own in `directory`, which holds no other crate's (none
+    if that fails)."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        units = []
+        for copy in sorted((dest / "files").iterdir()):
+            if copy.name.startswith(dest.name + ".") and copy.name.endswith(".rcgu.o"):
+                data = copy.read_bytes()
+                if is_bitcode(data):
+                    units.append(keep_module(directory, copy.name, data))
+        return _kept(directory, units)
+    except OSError:
+        return []
+
+
+def _kept(directory: Path, units: list[tuple[str, str, str, str]]) -> list[ModuleSource]:
+    """The modules `keep_module` wrote in `directory`, whose files of the
+    same crate from earlier builds it removes."""
+    out = [ModuleSource(mid, crate, Path(path), True, origin=instance) for mid, crate, path, instance in units]
+    names = {src.path.name for src in out}
+    for old in directory.iterdir() if out else ():
+        if old.name not in names and old.suffix == ".bc" and old.name.split(".")[0] == out[0].crate:
+            old.unlink(missing_ok=True)
     return out
 
 
