@@ -123,6 +123,9 @@ class DaskExecutor:
             # Queued: the scheduler forgets it; running: its result is dropped; done: its data freed.
             future.release()
 
+    def warm(self) -> None:
+        pass                          # connected when made
+
     def close(self) -> None:
         """Disconnect: the scheduler releases every task of this client."""
         self.client.close(timeout=CONNECT_TIMEOUT)

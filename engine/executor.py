@@ -43,6 +43,11 @@ class Executor(Protocol):
 
     async def run(self, fn: Callable, *args) -> TaskResult: ...
 
+    def warm(self) -> None:
+        """Get ready to run tasks now, not with the first one: a watch
+        session's next build is an edit, which should not wait for that."""
+
+
     def close(self) -> None: ...
 
     def kill(self) -> None: ...

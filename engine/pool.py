@@ -198,13 +198,15 @@ class TaskPool:
         self._waiters: list[asyncio.Future] = []
         self._starting: threading.Thread | None = None
 
-    def _start(self) -> None:
-        """Start the fork server and the workers, in a thread. The server
+    def warm(self) -> None:
+        """Start the fork server and the workers, in a thread, unless started. The server
         starts multiprocessing's resource tracker, passing it stderr's fd: it
         is started here first (~1 ms), with the standard error the process
         began with, since a front end may have replaced sys.stderr by an
         object with no fd by now (Textual does as its app starts), and every
         worker then fails to start."""
+        if self._starting is not None:
+            return
         shown, sys.stderr = sys.stderr, sys.__stderr__
         try:
             resource_tracker.ensure_running()
@@ -227,8 +229,7 @@ class TaskPool:
             raise WorkerCrashed(f"cannot start a worker process: {e!r}") from None
 
     async def _acquire(self) -> _Worker:
-        if self._starting is None:
-            self._start()
+        self.warm()
         if self._starting.is_alive():
             await asyncio.to_thread(self._starting.join)
         while not self._idle:

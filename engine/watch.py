@@ -264,6 +264,7 @@ class Session:
         try:
             self.contents = await asyncio.to_thread(snapshot, self.root, self._filter)
             await self.build_once([])
+            self.pool.warm()              # a first build with no task (nothing changed) left it cold
             await self._run_program()
             while not self._stop.is_set():
                 await self._wake.wait()
