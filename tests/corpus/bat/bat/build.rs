@@ -1,0 +1,1 @@
+/usr/share/cargo/registry/bat-0.22.1/build.rs
