@@ -29,7 +29,7 @@ from .fragment import Fragment, digest
 from .native_llvm import Codegen
 from .plan import Emitted, Job
 from .reporter import Reporter
-from .summary import ModuleSummary
+from .summary import IMPORT_INSTR_LIMIT, ModuleSummary
 from .thinlink import ModulePlan
 from .project import ModuleSource, Project, printable
 
@@ -48,7 +48,7 @@ def emit_options(target: str | None) -> dict:
         layout = llvm_env.datalayout(triple)
     except TaskFailed as e:
         raise ConfigError(e.message) from None
-    return {"triple": triple, "datalayout": layout, "prelink_opt": PRELINK_OPT}
+    return {"triple": triple, "datalayout": layout, "prelink_opt": PRELINK_OPT, "import_limit": IMPORT_INSTR_LIMIT}
 
 
 @dataclass

@@ -60,5 +60,5 @@ def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict) -> dict:
     if opts.get("prelink_opt") is not None and not is_bitcode:
         llvm_env.optimize(mod, opts["triple"], opts["prelink_opt"], prelink=True)
     mt = irtext.split_module(str(mod))
-    summary, fragments = summarize(mt, module_id, opts["triple"])
+    summary, fragments = summarize(mt, module_id, opts["triple"], opts["import_limit"])
     return {"bitcode": mod.as_bitcode(), "summary": summary, "fragments": fragments}

@@ -72,29 +72,29 @@ def digest(obj) -> str:
 
 
 def _md_closure(mt: ModuleText, roots) -> list[int]:
-    seen: list[int] = []
+    seen: dict[int, None] = {}         # in visiting order
     stack = list(roots)
     while stack:
         n = stack.pop()
         if n in seen or n not in mt.mds:
             continue
-        seen.append(n)
+        seen[n] = None
         stack.extend(reversed(irtext.md_refs(mt.mds[n])))
-    return seen
+    return list(seen)
 
 
 def _has_debug_info(mt: ModuleText, root: int) -> bool:
     return any("!DI" in mt.mds[n] for n in _md_closure(mt, [root]))
 
 
-def _strip_debug(define: str, mt: ModuleText) -> str | None:
-    """Body without debug info; None when debug metadata is load-bearing."""
+def _strip_debug(define: str, debug) -> str | None:
+    """Body without debug info (`debug(n)`: whether metadata `!n` reaches
+    any); None when debug metadata is load-bearing."""
     lines = (irtext.strip_comment(line) for line in define.split("\n"))
     body = "\n".join(line for line in lines
                      if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line)
     if "!" not in body:
         return body
-    debug = functools.cache(lambda n: _has_debug_info(mt, n))
     body = DBG_ATTACH.sub("", body)
     body = ATTACH.sub(lambda m: "" if debug(int(m.group(3))) else m.group(0), body)
     if any(debug(int(n)) for n in MD_ARG.findall(body)):
@@ -174,6 +174,8 @@ class FragmentBuilder:
         self._const_names: dict[str, str | None] = {}
         self._const_text: dict[str, str] = {}
         self._origin: dict[str, str] = {}        # new name -> local it stands for
+        # Whether metadata `!n` reaches debug info, for every function of the module.
+        self._debug = functools.cache(lambda n: _has_debug_info(mt, n))
 
     # -- naming of the locals a fragment refers to -------------------------
     def _local(self, name: str) -> bool:
@@ -222,7 +224,7 @@ class FragmentBuilder:
         define = mt.functions[name].text
         if "blockaddress(" in define:
             return None, "takes a block address"
-        body = _strip_debug(define, mt)
+        body = _strip_debug(define, self._debug)
         if body is None:
             return None, "passes debug metadata as an argument"
         refs = irtext.global_refs(body)
@@ -268,11 +270,9 @@ class FragmentBuilder:
             for a in irtext.attr_refs(text):
                 attr_map.setdefault(a, len(attr_map))
             md_roots.extend(irtext.md_refs(text))
-        md_order = []
+        md_order: dict[int, None] = {}       # in first-use order
         for root in md_roots:
-            for n in _md_closure(mt, [root]):
-                if n not in md_order:
-                    md_order.append(n)
+            md_order.update(dict.fromkeys(_md_closure(mt, [root])))
         md_map = {old: i for i, old in enumerate(md_order)}
         attr_texts = [mt.attrs[a] for a in attr_map]
         md_texts = [irtext.substitute(mt.mds[n], mds=md_map) for n in md_order]

@@ -12,6 +12,13 @@ from . import irtext
 from .fragment import CALL_TARGET, INTERPOSABLE, Fragment, FragmentBuilder
 from .irtext import ModuleText, unquote
 
+# The most instructions a function may have for the thin link to import it
+# (at a call from the importer's own functions; deeper calls allow fewer).
+# Emission builds no fragment for a larger one: on real crates those were a
+# seventh of the functions and half of emission's time, for fragments no
+# importer could take. It is an emission option, so it is in every emission key.
+IMPORT_INSTR_LIMIT = 100
+
 
 @dataclass
 class FunctionSummary:
@@ -63,8 +70,10 @@ def _never_inlined(head: str, mt: ModuleText) -> bool:
     return bool(words & {"noinline", "optnone"})
 
 
-def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummary, dict[str, Fragment]]:
-    """The module's summary and the import fragments of its functions."""
+def summarize(mt: ModuleText, module_id: str, triple: str,
+              import_limit: int) -> tuple[ModuleSummary, dict[str, Fragment]]:
+    """The module's summary and the import fragments of its functions of at
+    most `import_limit` instructions."""
     builder = FragmentBuilder(mt, module_id)
     summary = ModuleSummary(module_id=module_id, triple=triple)
     fragments: dict[str, Fragment] = {}
@@ -80,8 +89,11 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
         head = ent.text.split("\n", 1)[0]
         linkage = irtext.linkage_of(head)
         grouped(name, head)
+        insts = _instruction_count(ent.text)
         why = ""
-        if linkage == "available_externally":
+        if insts > import_limit:
+            why = f"too large to import ({insts} instructions)"
+        elif linkage == "available_externally":
             why = "available_externally copy"
         elif linkage in INTERPOSABLE:
             why = f"interposable ({linkage})"
@@ -99,7 +111,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str) -> tuple[ModuleSummar
         summary.functions[name] = FunctionSummary(
             linkage=linkage,
             visibility=irtext.visibility_of(head),
-            insts=_instruction_count(ent.text),
+            insts=insts,
             callees=[c for c in callees if not c.startswith("llvm.")],
             hash=frag.hash if frag else None,
             why_not=why,

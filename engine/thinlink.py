@@ -13,9 +13,8 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 
 from .fragment import promoted_name
-from .summary import FunctionSummary, ModuleSummary
+from .summary import IMPORT_INSTR_LIMIT, FunctionSummary, ModuleSummary
 
-IMPORT_INSTR_LIMIT = 100
 IMPORT_DECAY = 0.7
 ODR = ("linkonce_odr", "weak_odr")
 OVERRIDABLE = ("linkonce", "weak", "linkonce_odr", "weak_odr", "common")
