@@ -82,16 +82,18 @@ class Early:
         started: the build then emits and compiles none of them a second
         time (the executable's own crate is handed over only a moment
         before cargo exits)."""
-        await asyncio.gather(*self._starts, return_exceptions=True)
+        if self._starts:
+            await asyncio.wait(self._starts)
 
     async def result(self, digest: str) -> float | None:
         """The backend time of an early job of this build that compiled
         `digest` (after waiting for it), or None."""
         job = self.jobs.get(digest)
         if job is not None:
-            try:
-                await asyncio.shield(job)
-            except Exception:
+            # asyncio.wait, not the job itself: the build's cancellation must
+            # not cancel a job other links share, nor the job's its caller.
+            await asyncio.wait([job])
+            if job.cancelled() or job.exception() is not None:
                 return None
         return self.seconds.get(digest)
 
@@ -151,8 +153,12 @@ class Early:
 
     async def _link(self, name: str, link: LastLink, digests: dict[str, str]) -> bool:
         """Link the guess into `links/<unit>/` once its objects exist."""
-        await asyncio.gather(*(self.jobs[d] for d in set(digests.values()) if d in self.jobs),
-                             return_exceptions=True)
+        # Not gather: a link superseded by a newer guess is cancelled, and
+        # gather would cancel the jobs with it, which the newer guess and the
+        # build itself wait for.
+        jobs = [self.jobs[d] for d in set(digests.values()) if d in self.jobs]
+        if jobs:
+            await asyncio.wait(jobs)
         unit = link.unit
         objects = await asyncio.to_thread(self._objects, name, unit, digests)
         if objects is None:

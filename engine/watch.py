@@ -72,6 +72,7 @@ class Session:
         self._requested = False            # a rebuild was asked for: check everything
         self._stop = asyncio.Event()
         self._build: asyncio.Task | None = None
+        self._abandoned = False          # the running build was cancelled by us: it ends superseded
         self._program: asyncio.Task | None = None
         self._rules = front_end.WATCH
         self._filter = None                  # the watcher's WorkspaceFilter, once watching
@@ -116,6 +117,7 @@ class Session:
         """Abandon the running build (it ends superseded); the next change or
         `rebuild()` starts a new one."""
         if self._build is not None and not self._build.done():
+            self._abandoned = True
             self._build.cancel()
 
     def stop(self) -> None:
@@ -176,7 +178,7 @@ class Session:
                 self._racy = True        # the running build may have read either version
             if self._build is not None and not self._build.done() and self.on_change == "restart" \
                     and not self.paused and not paths <= self._filter.rules.written_by_tool:
-                self._build.cancel()
+                self.cancel_build()
             if self._program is not None and not self._program.done() and not self.paused:
                 self._program.cancel()
             self._wake.set()
@@ -225,6 +227,7 @@ class Session:
         report = Reporter(self.sink, self.generation)
         building = []
         self._racy = False
+        self._abandoned = False
         self._build = asyncio.create_task(run_build(self.root, self.pool, report, trigger,
                                                  tests=self.tests, on_build=building.append, memory=self.memory,
                                                  unchanged=self.last_build if unchanged else None,
@@ -237,7 +240,11 @@ class Session:
         except asyncio.CancelledError:
             if asyncio.current_task().cancelling():     # we are being stopped, not superseded
                 raise
-            report.superseded()
+            if self._abandoned:
+                report.superseded()
+            else:      # a cancellation nobody asked for: a bug of ours, not a change to wait for
+                report.diagnostic("error", "internal error: the build was cancelled from within")
+                self.last = report.finished(False, counted=False)
         except Exception as e:       # a bug of ours: report it as this build's failure, keep watching
             report.diagnostic("error", f"internal error: {e!r}")
             self.last = report.finished(False, counted=False)
