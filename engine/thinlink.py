@@ -77,6 +77,10 @@ class Index:
                 elif linkage not in ("available_externally", "appending"):
                     self.copies[name].append(mid)
         for name, mids in self.copies.items():
+            if len(mids) == 1:            # most names: one copy, which prevails unless discarded
+                if kept.get(summaries[mids[0]].comdats.get(name), mids[0]) == mids[0]:
+                    self.prevailing[name] = mids[0]
+                continue
             live = [m for m in mids if kept.get(summaries[m].comdats.get(name), m) == m]
             strong = [m for m in live if self.linkage(m, name) not in OVERRIDABLE]
             common = [m for m in live if self.linkage(m, name) == "common"]
