@@ -67,6 +67,16 @@ class Memory:
     links: dict[str, "LastLink"] = field(default_factory=dict)     # per unit, for early backends
     built: dict[str, int] = field(default_factory=dict)     # backend key digest -> the build that compiled it
     labels: dict[str, str] = field(default_factory=dict)    # emission key -> its module's label
+    # Emission key -> its fragments by name, read from the cache or emitted:
+    # an edit's backends import from dozens of unchanged modules, and reading
+    # their fragments again was ~0.1 s before the first backend on bat.
+    fragments: dict[str, dict[str, Fragment]] = field(default_factory=dict)
+
+    def keep_fragments(self) -> None:
+        """Forget the fragments no unit's last link has."""
+        live = {em.key for link in self.links.values() for em in link.emitted.values()}
+        for key in self.fragments.keys() - live:
+            del self.fragments[key]
 
 
 class Build:
@@ -82,7 +92,7 @@ class Build:
         # the file system's timestamp granularity is never missed.
         self.memory = memory or Memory()
         self.seen = self.memory.sources
-        self._fragments: dict[str, dict[str, Fragment]] = {}     # emission key -> its fragments by name
+        self._fragments = self.memory.fragments
         self._looked_up: dict[Path, tuple] = {}     # cache hits `look_up` found, for `emit`
         self.executor = executor
         self.report = report

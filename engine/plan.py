@@ -19,7 +19,7 @@ from .backend import BackendOptions
 from .events import ModuleStatus
 from .record import Record
 from .summary import ModuleSummary
-from .thinlink import ModulePlan, thin_link
+from .thinlink import ModulePlan, Trace, thin_link
 from .project import ModuleSource
 
 
@@ -99,15 +99,19 @@ def longest_first(modules: Iterable[str], prev: Record, emitted: Mapping[str, Em
 # fixes its summary) and the preserve set, all the thin link reads. Early
 # work plans its guess of the link; when the guess comes true the build
 # plans the same inputs again, and takes the plans (read-only) from here.
+# Any other link starts from the last one's trace (thinlink.Trace).
 _thin_links: dict[tuple, dict[str, ModulePlan]] = {}
 THIN_LINKS_KEPT = 8
+_last_trace: list[Trace] = []
 
 
 def _thin_link(linked: Mapping[str, Emitted], preserve: Collection[str]) -> dict[str, ModulePlan]:
     key = (tuple(sorted((mid, em.key) for mid, em in linked.items())), frozenset(preserve))
     plans = _thin_links.pop(key, None)
     if plans is None:
-        plans = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve))
+        plans, trace = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve),
+                                 {mid: em.key for mid, em in linked.items()}, _last_trace[0] if _last_trace else None)
+        _last_trace[:] = [trace]
     _thin_links[key] = plans
     while len(_thin_links) > THIN_LINKS_KEPT:
         del _thin_links[next(iter(_thin_links))]

@@ -179,6 +179,7 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         b.fail(emitted[mid].source, why)
     if not any(src.id in b.failed for src in sources):
         b.memory.links[unit.name] = LastLink(set(unit.preserve), linked)
+        b.memory.keep_fragments()
     b.inputs.update((mid, (em, planned.plans[mid], linked)) for mid, em in emitted.items())
     b.used.update(("obj", job.digest) for job in planned.jobs.values())
 

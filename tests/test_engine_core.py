@@ -312,3 +312,23 @@ def test_a_reverted_edit_says_which_build_its_reused_objects_come_from(ir_ws, po
     # A new process knows no build numbers, but still says so.
     source.write_text(original.replace("%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay"))
     assert build(ir_ws, pool).final("core::geom").why == ["key equals an earlier build's"]
+
+
+def test_a_session_keeps_the_fragments_of_its_last_links_only(ir_ws, pool, tmp_path):
+    """A session's next build takes the fragments it imports from memory, by
+    emission key; an edited module's old ones are dropped, and the edit
+    still reaches its importers as in a clean build."""
+    memory = Memory()
+
+    def session_build(generation: int) -> None:
+        out = Outcome()
+        asyncio.run(run_build(ir_ws, pool, Reporter(out.events.append, generation), memory=memory))
+        assert out.finished.ok
+
+    session_build(1)
+    first = set(memory.fragments)
+    edit(ir_ws / "core/geom.ll", "%d = add i32 %ax, %ay", "%d = sub i32 %ax, %ay")
+    session_build(2)
+    live = {em.key for link in memory.links.values() for em in link.emitted.values()}
+    assert first and set(memory.fragments) <= live and set(memory.fragments) != first
+    assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)

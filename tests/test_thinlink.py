@@ -1,0 +1,84 @@
+"""The thin link started from the last one's trace equals the link from
+scratch, over random programs and random edit sequences: modules edited,
+added and removed, locals, comdat groups, duplicate and weak definitions,
+calls across all of them."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from thinwatch.engine.fragment import promoted_name
+from thinwatch.engine.summary import FunctionSummary, ModuleSummary
+from thinwatch.engine.thinlink import thin_link
+
+NAMES = [f"f{i}" for i in range(12)]
+LINKAGES = ["external", "external", "internal", "private", "linkonce_odr", "weak_odr", "weak",
+            "available_externally", "common"]
+
+
+def module(rng: random.Random, mid: str, mids: list[str]) -> ModuleSummary:
+    def callee() -> str:
+        name = rng.choice(NAMES)
+        return promoted_name(name, rng.choice(mids)) if rng.random() < 0.2 else name
+
+    functions = {}
+    for name in rng.sample(NAMES, rng.randint(1, 6)):
+        functions[name] = FunctionSummary(
+            linkage=rng.choice(LINKAGES[:-1]), visibility="default", insts=rng.choice([5, 40, 80, 150]),
+            callees=[callee() for _ in range(rng.randint(0, 4))],
+            hash=None if rng.random() < 0.15 else f"h{rng.randint(0, 3)}",
+            promote=[promoted_name(n, mid) for n in rng.sample(NAMES, rng.randint(0, 2))],
+            deps=[callee() for _ in range(rng.randint(0, 2))])
+    variables = {f"v{i}": rng.choice(LINKAGES) for i in rng.sample(range(4), rng.randint(0, 2))}
+    defined = [*functions, *variables]
+    comdats = {name: f"g{rng.randint(0, 2)}" for name in defined if rng.random() < 0.3}
+    return ModuleSummary(module_id=mid, triple="x86_64-unknown-linux-gnu", functions=functions, variables=variables,
+                         undefined=[callee() for _ in range(rng.randint(0, 3))],
+                         preserved=[n for n in defined if rng.random() < 0.1], comdats=comdats)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**32), st.integers(1, 8))
+def test_a_link_from_the_last_trace_equals_one_from_scratch(seed, steps):
+    rng = random.Random(seed)
+    mids = [f"m{i}" for i in range(rng.randint(2, 7))]
+    summaries = {mid: module(rng, mid, mids) for mid in mids}
+    versions = dict.fromkeys(mids, 0)
+    serial = 0                  # a version is never given again, as emission keys are not
+    preserve = {"f0"}
+    _, trace = thin_link(summaries, preserve, dict(versions))
+    for _ in range(steps):
+        for _ in range(rng.randint(1, 2)):
+            mid = rng.choice(mids + ["m9"])
+            if mid in summaries and rng.random() < 0.15 and len(summaries) > 1:
+                del summaries[mid], versions[mid]
+            else:
+                summaries[mid] = module(rng, mid, mids)
+                serial += 1
+                versions[mid] = serial
+        if rng.random() < 0.2:
+            preserve = {rng.choice(NAMES)}
+        # A module whose version says nothing is always looked at afresh.
+        given_versions = {mid: (None if rng.random() < 0.1 else v) for mid, v in versions.items()}
+        plans, trace = thin_link(summaries, preserve, given_versions, trace)
+        assert plans == thin_link(summaries, preserve)[0]
+
+
+def test_an_edit_walks_again_only_the_modules_that_resolved_its_names():
+    def leaf(insts: int) -> FunctionSummary:
+        return FunctionSummary("external", "default", insts, [], f"h{insts}")
+
+    def summaries(n: int) -> dict[str, ModuleSummary]:
+        return {"a": ModuleSummary("a", "t", {"main": FunctionSummary("external", "default", 9, ["g"], "ha")}),
+                "b": ModuleSummary("b", "t", {"g": leaf(n)}),
+                "c": ModuleSummary("c", "t", {"other": leaf(n)})}
+
+    _, first = thin_link(summaries(1), set(), {"a": 1, "b": 1, "c": 1})
+    plans, second = thin_link(summaries(2), set(), {"a": 1, "b": 1, "c": 2}, first)
+    assert second.imports["a"] is first.imports["a"] and second.imports["c"] is not first.imports["c"]
+    plans, third = thin_link(summaries(3), set(), {"a": 1, "b": 2, "c": 2}, second)
+    assert third.imports["a"] is not second.imports["a"]
+    assert plans["a"].imports[0].hash == "h3" and plans == thin_link(summaries(3), set())[0]
