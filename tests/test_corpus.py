@@ -10,7 +10,7 @@ And `thinwatch test` runs the test binaries `cargo test` runs, with its verdict.
 
 Each workspace is copied and put through that sequence once per module
 (`corpus_run`); the tests read what it recorded. The whole corpus runs in
-the default run (about 6.5 minutes on 2 cores, bat's 428 modules about 4
+the default run (about 6.5 minutes on 2 cores, bat's 429 modules about 4
 of them); `pytest -m corpus` runs it alone.
 """
 
