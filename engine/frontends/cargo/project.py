@@ -232,7 +232,7 @@ class CargoProject(Project):
                     if artifacts[-1].executable is None and early is not None and not msg.get("fresh"):
                         for name in msg.get("filenames", []):
                             if name.endswith(".rlib"):
-                                early(partial(early_modules, Path(name), self.build_dir / "early"))
+                                early(partial(early_modules, Path(name), self.build_dir / "early" / Path(name).stem))
                 elif msg.get("reason") == "compiler-message":
                     self._diagnostic(msg["message"], report)
         try:
@@ -403,7 +403,9 @@ class CargoProject(Project):
 
 def early_modules(rlib: Path, directory: Path) -> list[ModuleSource]:
     """The bitcode members of an rlib cargo just wrote, as files of their own
-    in `directory` (none if that fails: early work is only an optimisation)."""
+    in `directory`, which holds no other rlib's: two versions of one crate
+    have files of one crate name (none if that fails: early work is only an
+    optimisation)."""
     try:
         data = rlib.read_bytes()
         directory.mkdir(parents=True, exist_ok=True)
