@@ -27,7 +27,7 @@ from .events import ModuleStatus
 from .executor import Executor, TaskResult
 from .fragment import Fragment, digest
 from .native_llvm import Codegen
-from .plan import Emitted, Job
+from .plan import Emitted, Job, ThinLinks
 from .reporter import Reporter
 from .summary import IMPORT_INSTR_LIMIT, ModuleSummary
 from .thinlink import ModulePlan
@@ -71,6 +71,7 @@ class Memory:
     # an edit's backends import from dozens of unchanged modules, and reading
     # their fragments again was ~0.1 s before the first backend on bat.
     fragments: dict[str, dict[str, Fragment]] = field(default_factory=dict)
+    thin_links: ThinLinks = field(default_factory=ThinLinks)
 
     def keep_fragments(self) -> None:
         """Forget the fragments no unit's last link has."""

@@ -136,7 +136,8 @@ class Early:
             linked.update((em.source.id, em) for em in new)
             self.guesses[name] = linked
             planned = plan_unit(linked, link.preserve, linked, record.Record(), self.b.backend_opts,
-                                lambda digest: self.b.cache.has("obj", digest), early=self.jobs)
+                                lambda digest: self.b.cache.has("obj", digest), self.b.memory.thin_links,
+                                early=self.jobs)
             last = record.load(link.unit.state_dir, self.b.memory.records) if link.unit else record.Record()
             to_run = [mid for mid, job in planned.jobs.items() if not (job.reused or job.early)]
             for mid in longest_first(to_run, last, linked):

@@ -58,13 +58,14 @@ class UnitPlan:
 
 def plan_unit(linked: Mapping[str, Emitted], preserve: Collection[str], modules: Collection[str],
               prev: Record, options: BackendOptions, cached: Callable[[str], bool],
-              early: Collection[str] = (), built: Mapping[str, int] | None = None) -> UnitPlan:
+              thin_links: ThinLinks, early: Collection[str] = (),
+              built: Mapping[str, int] | None = None) -> UnitPlan:
     """Plan the backends of `modules` (some of `linked`, whose summaries the
-    thin link reads). `cached(digest)` says whether the cache holds an
-    object; `early` are digests early work of this build compiles; `built`
+    thin link reads, through the session's `thin_links`). `cached(digest)`
+    says whether the cache holds an object; `early` are digests early work of this build compiles; `built`
     names the build of this session that compiled a digest, to say which
     one a reused older object came from."""
-    plans = _thin_link(linked, preserve)
+    plans = thin_links.link(linked, preserve)
     out = UnitPlan(plans)
     for mid in sorted(modules):
         if plans[mid].errors:            # fails the build as the linker would
@@ -95,27 +96,29 @@ def longest_first(modules: Iterable[str], prev: Record, emitted: Mapping[str, Em
     return sorted(modules, key=cost)
 
 
-# The last thin links, by their inputs: each module's emission key (which
-# fixes its summary) and the preserve set, all the thin link reads. Early
-# work plans its guess of the link; when the guess comes true the build
-# plans the same inputs again, and takes the plans (read-only) from here.
-# Any other link starts from the last one's trace (thinlink.Trace).
-_thin_links: dict[tuple, dict[str, ModulePlan]] = {}
-THIN_LINKS_KEPT = 8
-_last_trace: list[Trace] = []
+class ThinLinks:
+    """A session's last thin links, by their inputs: each module's emission
+    key (which fixes its summary) and the preserve set, all the thin link
+    reads. Early work plans its guess of the link; when the guess comes true
+    the build plans the same inputs again, and takes the plans (read-only)
+    from here. Any other link starts from the last one's trace
+    (thinlink.Trace)."""
+    KEPT = 8
 
+    def __init__(self) -> None:
+        self._plans: dict[tuple, dict[str, ModulePlan]] = {}
+        self._last: Trace | None = None
 
-def _thin_link(linked: Mapping[str, Emitted], preserve: Collection[str]) -> dict[str, ModulePlan]:
-    key = (tuple(sorted((mid, em.key) for mid, em in linked.items())), frozenset(preserve))
-    plans = _thin_links.pop(key, None)
-    if plans is None:
-        plans, trace = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve),
-                                 {mid: em.key for mid, em in linked.items()}, _last_trace[0] if _last_trace else None)
-        _last_trace[:] = [trace]
-    _thin_links[key] = plans
-    while len(_thin_links) > THIN_LINKS_KEPT:
-        del _thin_links[next(iter(_thin_links))]
-    return plans
+    def link(self, linked: Mapping[str, Emitted], preserve: Collection[str]) -> dict[str, ModulePlan]:
+        key = (tuple(sorted((mid, em.key) for mid, em in linked.items())), frozenset(preserve))
+        plans = self._plans.pop(key, None)
+        if plans is None:
+            plans, self._last = thin_link({mid: em.summary for mid, em in linked.items()}, set(preserve),
+                                          {mid: em.key for mid, em in linked.items()}, self._last)
+        self._plans[key] = plans
+        while len(self._plans) > self.KEPT:
+            del self._plans[next(iter(self._plans))]
+        return plans
 
 
 def _reused_why(last: str | None, digest: str, built: Mapping[str, int]) -> list[str]:

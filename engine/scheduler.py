@@ -173,7 +173,7 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
     await b.ready()
     with report.phase("thinlink"):
         planned = plan_unit(linked, unit.preserve, emitted, prev, b.backend_opts,
-                            lambda digest: b.cache.has("obj", digest),
+                            lambda digest: b.cache.has("obj", digest), b.memory.thin_links,
                             early=b.early.jobs if b.early else (), built=b.memory.built)
     for mid, why in planned.errors.items():      # fails the build as the linker would; nothing is linked
         b.fail(emitted[mid].source, why)
