@@ -99,6 +99,13 @@ def thinwatch(*args: str, **kw) -> subprocess.CompletedProcess:
                           cwd=ROOT, timeout=600, **kw)
 
 
+def cargo_release_dir(ws: Path) -> Path:
+    """Where thinwatch's cargo puts a workspace's release artifacts: it names
+    the host as its target (cargo's `target/<host>/`)."""
+    host = subprocess.run(["rustc", "--print", "host-tuple"], capture_output=True, text=True, check=True).stdout
+    return ws / ".thinwatch" / "target" / host.strip() / "release"
+
+
 def undefined_symbols_of(obj: Path) -> set[str]:
     out = subprocess.run(["nm", "-u", str(obj)], capture_output=True, text=True, check=True).stdout
     return {line.split()[-1] for line in out.splitlines() if line.strip()}

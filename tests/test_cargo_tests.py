@@ -13,7 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import build, run_exe, thinwatch
+from conftest import build, cargo_release_dir, run_exe, thinwatch
 
 pytestmark = pytest.mark.skipif(shutil.which("cargo") is None, reason="cargo is not installed")
 
@@ -142,7 +142,8 @@ def test_library_crate_types_thinwatch_cannot_build_are_refused(tmp_path):
     assert "crate `plug`" in res.stdout and "`cdylib`" in res.stdout
     assert "crate `st`" in res.stdout and "`staticlib`" in res.stdout
     assert "remove \"cdylib\" from `crate-type`" in res.stdout
-    release = ws / ".thinwatch" / "target" / "release"
+    release = cargo_release_dir(ws)
+    assert (release / "deps").is_dir()
     assert not list(release.glob("libplug*.so")) and not list(release.glob("libst*.a"))
     assert not list((release / "deps").glob("libplug*.so")) and not list((release / "deps").glob("libst*.a"))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import IGNORE, ROOT, build, edit, run_exe, thinwatch, undefined_symbols_of
+from conftest import IGNORE, ROOT, build, cargo_release_dir, edit, run_exe, thinwatch, undefined_symbols_of
 from thinwatch.engine.frontends.cargo import linkshim
 from thinwatch.engine.frontends.cargo.config import user_config
 from thinwatch.engine.frontends.cargo.cfg_expr import matches
@@ -215,7 +215,7 @@ def test_sources_are_never_written(rust_ws, pool):
     assert build(rust_ws, pool).finished.ok
     assert thinwatch("test", "--no-tui", str(rust_ws)).returncode == 0
     assert tree(rust_ws) == before
-    assert (rust_ws / ".thinwatch" / "target" / "release" / "incremental").is_dir()
+    assert (cargo_release_dir(rust_ws) / "incremental").is_dir()
 
 
 def test_watch_mode_on_a_cargo_workspace(rust_ws):

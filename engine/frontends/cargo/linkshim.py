@@ -2,12 +2,13 @@
 the engine reads what it leaves behind.
 
 The shim is a POSIX shell script because it starts on every link of the
-workspace: a Python shim cost ~30 ms of every edit, this one a few. Links
-thinwatch does not own (build scripts, proc-macros and other shared
-libraries, anything outside the workspace's primary packages) go straight to
-the linker rustc would have run (`$THINWATCH_LINKER`, else `cc`) with rustc's
-line untouched; with `-C linker-plugin-lto` and rustc's `-fuse-ld=lld`, lld does
-their LTO itself. For a workspace executable or test harness the shim
+workspace: a Python shim cost ~30 ms of every edit, this one a few. It
+links the target's crates only (build scripts and proc-macros are the
+host's: cargo does not give them thinwatch's flags). Links thinwatch does not
+own (shared libraries, anything outside the workspace's primary packages) go
+straight to the linker rustc would have run (`$THINWATCH_LINKER`, else `cc`)
+with rustc's line untouched; with `-C linker-plugin-lto` and rustc's
+`-fuse-ld=lld`, lld does their LTO itself. For a workspace executable or test harness the shim
 captures the link in `$THINWATCH_CAPTURE/<output file name>/`:
 
     argv     rustc's link line, NUL-separated
