@@ -102,8 +102,8 @@ def thinwatch(*args: str, **kw) -> subprocess.CompletedProcess:
 def cargo_release_dir(ws: Path) -> Path:
     """Where thinwatch's cargo puts a workspace's release artifacts: it names
     the host as its target (cargo's `target/<host>/`)."""
-    host = subprocess.run(["rustc", "--print", "host-tuple"], capture_output=True, text=True, check=True).stdout
-    return ws / ".thinwatch" / "target" / host.strip() / "release"
+    from thinwatch.engine.frontends.cargo.config import host
+    return ws / ".thinwatch" / "target" / host() / "release"
 
 
 def undefined_symbols_of(obj: Path) -> set[str]:

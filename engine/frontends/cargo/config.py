@@ -64,7 +64,7 @@ def foreign_target(root: Path, env: Mapping[str, str]) -> str | None:
         path, value = named[-1]
         where = f"build.target in {path}"
     targets = value if isinstance(value, list) else [value]
-    if targets == [_host()]:
+    if targets == [host()]:
         return None
     return f"{where} = {value!r}"
 
@@ -105,7 +105,7 @@ def _host_table(table: dict) -> dict:
     """`target.<host>` of one file; rustc is asked for the host only when
     some file names a target triple."""
     targets = _table(table, "target")
-    return _table(targets, _host()) if any(not key.startswith("cfg(") for key in targets) else {}
+    return _table(targets, host()) if any(not key.startswith("cfg(") for key in targets) else {}
 
 
 def _cfg_tables(configs: list[tuple[Path, dict]]) -> list[tuple[str, list[tuple[Path, dict]]]]:
@@ -124,7 +124,7 @@ def _for_host(env: Mapping[str, str], what: str) -> str:
     some such variable is set."""
     if not any(k.startswith("CARGO_TARGET_") and k.endswith("_" + what) for k in env):
         return ""
-    return env.get(f"CARGO_TARGET_{_host().upper().replace('-', '_')}_{what}", "")
+    return env.get(f"CARGO_TARGET_{host().upper().replace('-', '_')}_{what}", "")
 
 
 def _config_files(root: Path, env: Mapping[str, str]) -> list[Path]:
@@ -172,7 +172,7 @@ def _host_cfg(flags: tuple[str, ...]) -> frozenset[str]:
 
 
 @cache
-def _host() -> str:
-    """rustc's host triple (asked once, only when a target table needs it)."""
+def host() -> str:
+    """rustc's host triple (asked once per process)."""
     out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
     return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("host:")), "")

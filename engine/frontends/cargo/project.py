@@ -34,7 +34,7 @@ from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, Wat
 from ...reporter import Reporter
 from ...settings import Settings, read_toml
 from .artifacts import Artifact, refusal, unusable_files
-from .config import SEPARATOR, foreign_target, user_config
+from .config import SEPARATOR, foreign_target, host, user_config
 from .harness import run_tests
 from .linkshim import (SHIM, Capture, CaptureFeed, ar_members, captured_output, is_bitcode, keep_members, keep_module,
                        read_capture)
@@ -126,7 +126,7 @@ class CargoProject(Project):
     # lld for (`-plugin-opt=O<n>`, from the profile's opt-level), as lld would.
     profile_opt_level: bool = True
     linker: str = ""                 # the user's linker driver ("" = rustc's default, cc, never $CC), once known
-    # cargo arguments that leave the LTO to thinwatch (`HOST_ONLY` and the
+    # cargo arguments that leave the LTO to thinwatch (`host_only` and the
     # profile overrides), and what they replace in the user's profiles, said
     # once per session.
     overrides: list[str] = field(default_factory=list)
@@ -160,7 +160,7 @@ class CargoProject(Project):
         overrides, replaced = lto_overrides(manifest.table("profile").values,
                                             settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
-                   llvm=settings.string("llvm", "auto"), overrides=[*HOST_ONLY, *overrides], replaced=replaced,
+                   llvm=settings.string("llvm", "auto"), overrides=[*host_only(), *overrides], replaced=replaced,
                    selection=selection, executor=settings.executor("executor"),
                    cache_dir=settings.directory("cache_dir"), **settings.cache_limits("cache_"))
 
@@ -453,18 +453,21 @@ def cargo_error(stderr: bytes, code: int) -> str:
     return "\n".join(lines[start:start + 40]) or f"exit status {code}"
 
 
-# With a target named, cargo passes its rustflags to the target's crates only,
-# so thinwatch's (`-C linker-plugin-lto`, the shim) stay off build scripts,
-# proc-macros and their dependencies, which then compile to machine code as
-# the user's cargo compiles them; without it lld ran an LTO of each of them in
-# every cold build (serde_derive 4.0 s against 1.7 s in one of bat). The
-# target is the host's (cargo's own name for it): a foreign one is refused.
-HOST_ONLY = ("--target", "host-tuple")
-
 # rustc's codegen units when incremental compilation is on and no count is
 # given: what an explicit count must restore, as cargo cannot unset one.
 INCREMENTAL_CODEGEN_UNITS = 256
 BUILT_IN_PROFILES = ("dev", "release", "test", "bench")
+
+
+def host_only() -> list[str]:
+    """With a target named, cargo passes its rustflags to the target's crates
+    only, so thinwatch's (`-C linker-plugin-lto`, the shim) stay off build
+    scripts, proc-macros and their dependencies, which then compile to machine
+    code as the user's cargo compiles them; without it lld ran an LTO of each
+    of them in every cold build (serde_derive 4.0 s against 1.7 s in one of
+    bat). The target is the host, by its triple (cargo's `host-tuple` is too
+    new for some toolchains): a foreign one is refused."""
+    return ["--target", host()]
 
 
 def lto_overrides(profiles: dict, keep_codegen_units: bool,
