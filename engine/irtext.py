@@ -17,6 +17,10 @@ GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
 MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
 ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
 HEAD_NAME = re.compile(r'@(' + NAME + r')\s*\(')
+FIRST_NAME = {sigil: re.compile(re.escape(sigil) + "(" + NAME + ")") for sigil in "@%$"}
+ALIAS_HEAD = re.compile(r"= .*?\b(alias|ifunc)\b")
+MD_LINE = re.compile(r"![0-9]+ = ")
+PLAIN_NAME = re.compile(r'[-a-zA-Z._][-a-zA-Z._0-9]*')
 # `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
 COMDAT_REF = re.compile(r'"[^"]*"|(?<![-\w$.%@])comdat(?![-\w$.])(?:\(\$(' + NAME + r')\))?')
 
@@ -30,8 +34,11 @@ VISIBILITIES = ("default", "hidden", "protected")
 
 def strip_comment(line: str) -> str:
     """Drop a trailing `; comment`, respecting string literals."""
-    if ";" not in line:
+    semi = line.find(";")
+    if semi < 0:
         return line
+    if line.find('"', 0, semi) < 0:        # most lines: no string before the `;`
+        return line[:semi].rstrip()
     in_str = False
     for i, ch in enumerate(line):
         if ch == '"':
@@ -47,22 +54,22 @@ def unquote(name: str) -> str:
 
 def quote(name: str) -> str:
     """Spell a symbol name the way LLVM prints it after `@` (it quotes `$`)."""
-    if re.fullmatch(r'[-a-zA-Z._][-a-zA-Z._0-9]*', name):
+    if PLAIN_NAME.fullmatch(name):
         return name
     return '"' + name + '"'
 
 
 def global_refs(text: str) -> list[str]:
     """Every `@name` referenced in `text`, unquoted, in order of appearance."""
-    return [unquote(m.group(1)) for m in GLOBAL_REF.finditer(text) if m.group(1)]
+    return [unquote(n) for n in GLOBAL_REF.findall(text) if n]
 
 
 def md_refs(text: str) -> list[int]:
-    return [int(m.group(1)) for m in MD_REF.finditer(text) if m.group(1)]
+    return [int(n) for n in MD_REF.findall(text) if n]
 
 
 def attr_refs(text: str) -> list[int]:
-    return [int(m.group(1)) for m in ATTR_REF.finditer(text) if m.group(1)]
+    return [int(n) for n in ATTR_REF.findall(text) if n]
 
 
 @functools.cache
@@ -128,7 +135,7 @@ class ModuleText:
 
 
 def _first_name(line: str, sigil: str) -> str:
-    m = re.match(re.escape(sigil) + "(" + NAME + ")", line)
+    m = FIRST_NAME[sigil].match(line)
     return unquote(m.group(1)) if m else ""
 
 
@@ -143,12 +150,12 @@ def split_module(text: str) -> ModuleText:
         if not line or line.startswith(";"):
             continue
         if line.startswith("define "):
-            body = [line]
-            while i < n and lines[i] != "}":
-                body.append(lines[i])
-                i += 1
-            body.append("}")
-            i += 1
+            try:
+                end = lines.index("}", i)
+            except ValueError:              # cut short: the body runs to the end
+                end = n
+            body = [line, *lines[i:end], "}"]
+            i = end + 1
             name = unquote(HEAD_NAME.search(line).group(1))
             mod.functions[name] = Entity("define", name, "\n".join(body))
             mod.order.append(("functions", name))
@@ -158,7 +165,7 @@ def split_module(text: str) -> ModuleText:
             mod.order.append(("functions", name))
         elif line.startswith("@"):
             name = _first_name(line, "@")
-            kind = "alias" if re.search(r"= .*?\b(alias|ifunc)\b", line.split(",")[0]) else "global"
+            kind = "alias" if ALIAS_HEAD.search(line.partition(",")[0]) else "global"
             mod.globals[name] = Entity(kind, name, line)
             mod.order.append(("globals", name))
         elif line.startswith("%"):
@@ -172,7 +179,7 @@ def split_module(text: str) -> ModuleText:
         elif line.startswith("attributes #"):
             num, _, rest = line[len("attributes #"):].partition(" = ")
             mod.attrs[int(num)] = rest
-        elif re.match(r"![0-9]+ = ", line):
+        elif MD_LINE.match(line):
             num, _, rest = line[1:].partition(" = ")
             mod.mds[int(num)] = rest
         elif line.startswith("!"):
