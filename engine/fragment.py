@@ -33,7 +33,9 @@ ATTACH = re.compile(r"(,?[ \t]*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
 MD_ARG = re.compile(r"metadata !([0-9]+)\b")
 HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
 TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
-CALL_TARGET = re.compile(r"\b(?:call|invoke|callbr)\b[^@]*?@(" + irtext.NAME + r")\(")
+# `\b(?:call|invoke|callbr)\b...`, spelt to begin with a letter: the regex
+# engine then skips to the next `c` or `i` instead of trying every position.
+CALL_TARGET = re.compile(r"(?:c(?<!\wc)all(?:br)?|i(?<!\wi)nvoke)\b[^@]*?@(" + irtext.NAME + r")\(")
 INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
 
 
@@ -174,18 +176,20 @@ class FragmentBuilder:
         self._const_names: dict[str, str | None] = {}
         self._const_text: dict[str, str] = {}
         self._origin: dict[str, str] = {}        # new name -> local it stands for
+        self._locals: dict[str, bool] = {}
+        self._type_refs: dict[str, list[str]] = {}   # text -> the module's types it names
         # Whether metadata `!n` reaches debug info, for every function of the module.
         self._debug = functools.cache(lambda n: _has_debug_info(mt, n))
 
     # -- naming of the locals a fragment refers to -------------------------
     def _local(self, name: str) -> bool:
-        ent = self.mt.functions.get(name) or self.mt.globals.get(name)
-        if ent is None:
-            return False
-        line = ent.text.split("\n", 1)[0]
-        if line.startswith("@"):
-            line = line[line.index(" = ") + 3:]
-        return irtext.linkage_of(line) in irtext.LOCAL_LINKAGES
+        if name not in self._locals:
+            ent = self.mt.functions.get(name) or self.mt.globals.get(name)
+            line = irtext.first_line(ent.text) if ent else ""
+            if line.startswith("@"):
+                line = line[line.index(" = ") + 3:]
+            self._locals[name] = bool(ent) and irtext.linkage_of(line) in irtext.LOCAL_LINKAGES
+        return self._locals[name]
 
     def _copyable_const(self, name: str) -> str | None:
         """Content name for a private immutable global that may be copied, else None."""
@@ -258,7 +262,7 @@ class FragmentBuilder:
                 promote.append(orig)
             vis = "hidden" if orig != ref else None
             if orig in mt.functions:
-                decls[ref] = function_declaration(mt.functions[orig].text.split("\n", 1)[0], orig, ref, vis)
+                decls[ref] = function_declaration(irtext.first_line(mt.functions[orig].text), orig, ref, vis)
             elif orig in mt.globals:
                 decls[ref] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
             else:
@@ -293,16 +297,23 @@ class FragmentBuilder:
         return Fragment(**imported, hash=digest(imported), promote=promote, deps=sorted(decls),
                         callees=sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})), ""
 
+    def _types_in(self, text: str) -> list[str]:
+        """Remembered: fragments share their declarations and types."""
+        if text not in self._type_refs:
+            types = self.mt.types
+            self._type_refs[text] = [unquote(n) for n in TYPE_REF.findall(text) if n and unquote(n) in types]
+        return self._type_refs[text]
+
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
         out: dict[str, str] = {}
         types = self.mt.types
-        stack = [unquote(n) for t in texts for n in TYPE_REF.findall(t) if n and unquote(n) in types]
+        stack = [n for t in texts for n in self._types_in(t)]
         while stack:
             t = stack.pop()
             if t in out:
                 continue
             out[t] = types[t].text
-            stack.extend(unquote(n) for n in TYPE_REF.findall(out[t]) if n and unquote(n) in types)
+            stack.extend(self._types_in(out[t]))
         return dict(sorted(out.items()))
 
 

@@ -22,6 +22,8 @@ ALIAS_HEAD = re.compile(r"= .*?\b(alias|ifunc)\b")
 MD_LINE = re.compile(r"![0-9]+ = ")
 PLAIN_NAME = re.compile(r'[-a-zA-Z._][-a-zA-Z._0-9]*')
 # `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
+COMDAT_CLAUSE = re.compile(r",?\s*comdat(\(\$" + NAME + r"\))?")
+PLACEMENT_CLAUSE = re.compile(r",?\s*(section|partition) \"[^\"]*\"")
 COMDAT_REF = re.compile(r'"[^"]*"|(?<![-\w$.%@])comdat(?![-\w$.])(?:\(\$(' + NAME + r')\))?')
 
 LINKAGES = (
@@ -46,6 +48,12 @@ def strip_comment(line: str) -> str:
         elif ch == ";" and not in_str:
             return line[:i].rstrip()
     return line
+
+
+def first_line(text: str) -> str:
+    """A define's head (without copying its body, as `split` would)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
 
 
 def unquote(name: str) -> str:
@@ -191,7 +199,7 @@ def split_module(text: str) -> ModuleText:
 
 def _keyword(head: str, choices: tuple[str, ...], default: str) -> str:
     """The first of `choices` among the words before the first parenthesis."""
-    return next((w for w in head.split("(")[0].split() if w in choices), default)
+    return next((w for w in head.partition("(")[0].split() if w in choices), default)
 
 
 def linkage_of(head: str) -> str:
@@ -202,6 +210,8 @@ def linkage_of(head: str) -> str:
 def comdat_of(head: str, name: str) -> str | None:
     """The comdat a define/global line puts symbol `name` in (a bare `comdat`
     is the one named after the symbol), or None."""
+    if "comdat" not in head:
+        return None
     for m in COMDAT_REF.finditer(strip_comment(head)):
         if not m.group(0).startswith('"'):
             return unquote(m.group(1)) if m.group(1) else name
@@ -242,6 +252,9 @@ def set_linkage(line: str, name: str, keyword: str, visibility: str | None = Non
 
 
 def drop_comdat(head: str) -> str:
-    head = re.sub(r",?\s*comdat(\(\$" + NAME + r"\))?", "", head)
-    head = re.sub(r",?\s*(section|partition) \"[^\"]*\"", "", head)
+    # Each pattern is tried at every position: look for its word first.
+    if "comdat" in head:
+        head = COMDAT_CLAUSE.sub("", head)
+    if "section" in head or "partition" in head:
+        head = PLACEMENT_CLAUSE.sub("", head)
     return head

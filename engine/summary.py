@@ -86,7 +86,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
         if ent.kind != "define":
             summary.undefined.append(name)
             continue
-        head = ent.text.split("\n", 1)[0]
+        head = irtext.first_line(ent.text)
         linkage = irtext.linkage_of(head)
         grouped(name, head)
         insts = _instruction_count(ent.text)
@@ -106,8 +106,9 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             fragments[name] = frag
             callees = frag.callees
         else:
-            renames = builder.rename_map(unquote(c) for c in CALL_TARGET.findall(ent.text))
-            callees = sorted({renames.get(unquote(c), unquote(c)) for c in CALL_TARGET.findall(ent.text)})
+            calls = [unquote(c) for c in CALL_TARGET.findall(ent.text)]
+            renames = builder.rename_map(calls)
+            callees = sorted({renames.get(c, c) for c in calls})
         summary.functions[name] = FunctionSummary(
             linkage=linkage,
             visibility=irtext.visibility_of(head),
@@ -119,7 +120,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             deps=frag.deps if frag else [],
         )
     for name, ent in mt.globals.items():
-        words = ent.text[ent.text.index(" = ") + 3:].split()
+        words = ent.text[ent.text.index(" = ") + 3:].split(maxsplit=3)   # not its initializer's
         if words[0] in ("external", "extern_weak"):      # LLVM spells out linkage only on declarations
             summary.undefined.append(name)
             continue
