@@ -92,12 +92,16 @@ def _has_debug_info(mt: ModuleText, root: int) -> bool:
 def _strip_debug(define: str, debug) -> str | None:
     """Body without debug info (`debug(n)`: whether metadata `!n` reaches
     any); None when debug metadata is load-bearing."""
-    lines = (irtext.strip_comment(line) for line in define.split("\n"))
-    body = "\n".join(line for line in lines
-                     if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line)
+    lines = [irtext.strip_comment(line) for line in define.split("\n")]
+    if "dbg" in define:
+        lines = [line for line in lines if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line]
+    body = "\n".join(lines)
     if "!" not in body:
         return body
-    body = DBG_ATTACH.sub("", body)
+    if "!dbg " in body:
+        body = DBG_ATTACH.sub("", body)
+    if debug is None:                 # no metadata of the module is debug info
+        return body
     body = ATTACH.sub(lambda m: "" if debug(int(m.group(3))) else m.group(0), body)
     if any(debug(int(n)) for n in MD_ARG.findall(body)):
         return None
@@ -178,8 +182,12 @@ class FragmentBuilder:
         self._origin: dict[str, str] = {}        # new name -> local it stands for
         self._locals: dict[str, bool] = {}
         self._type_refs: dict[str, list[str]] = {}   # text -> the module's types it names
-        # Whether metadata `!n` reaches debug info, for every function of the module.
-        self._debug = functools.cache(lambda n: _has_debug_info(mt, n))
+        # How a reference `%name` to each of the module's types may be spelt
+        self._type_spellings = {s: t for t in mt.types for s in ([t] if t else []) + ['"' + t + '"']}
+        # Whether metadata `!n` reaches debug info, for every function of the
+        # module; None when none is (a release build's), as no answer can be yes.
+        self._debug = (functools.cache(lambda n: _has_debug_info(mt, n))
+                       if any("!DI" in text for text in mt.mds.values()) else None)
 
     # -- naming of the locals a fragment refers to -------------------------
     def _local(self, name: str) -> bool:
@@ -300,8 +308,8 @@ class FragmentBuilder:
     def _types_in(self, text: str) -> list[str]:
         """Remembered: fragments share their declarations and types."""
         if text not in self._type_refs:
-            types = self.mt.types
-            self._type_refs[text] = [unquote(n) for n in TYPE_REF.findall(text) if n and unquote(n) in types]
+            spellings = self._type_spellings
+            self._type_refs[text] = [spellings[n] for n in TYPE_REF.findall(text) if n in spellings]
         return self._type_refs[text]
 
     def _type_closure(self, texts: list[str]) -> dict[str, str]:

@@ -62,12 +62,13 @@ def _instruction_count(define: str) -> int:
     return n
 
 
+NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
+
+
 def _never_inlined(head: str, mt: ModuleText) -> bool:
     attrs = head[head.index("@"):]
-    words = set(re.findall(r"\b[a-z_]+\b", irtext.strip_comment(attrs)))
-    for n in irtext.attr_refs(attrs):
-        words |= set(re.findall(r"\b[a-z_]+\b", mt.attrs.get(n, "")))
-    return bool(words & {"noinline", "optnone"})
+    return bool(NEVER_INLINED.search(irtext.strip_comment(attrs))
+                or any(NEVER_INLINED.search(mt.attrs.get(n, "")) for n in irtext.attr_refs(attrs)))
 
 
 def summarize(mt: ModuleText, module_id: str, triple: str,
