@@ -182,6 +182,9 @@ class FragmentBuilder:
         self._origin: dict[str, str] = {}        # new name -> local it stands for
         self._locals: dict[str, bool] = {}
         self._type_refs: dict[str, list[str]] = {}   # text -> the module's types it names
+        # Remembered: the fragments of a module share most declarations and metadata.
+        self._attr_and_md_refs = functools.cache(irtext.attr_and_md_refs)
+        self._md_closure = functools.cache(lambda n: _md_closure(mt, [n]))
         # How a reference `%name` to each of the module's types may be spelt
         self._type_spellings = {s: t for t in mt.types for s in ([t] if t else []) + ['"' + t + '"']}
         # Whether metadata `!n` reaches debug info, for every function of the
@@ -279,12 +282,13 @@ class FragmentBuilder:
         attr_map: dict[int, int] = {}
         md_roots: list[int] = []
         for text in ordered:
-            for a in irtext.attr_refs(text):
+            attrs, mds = self._attr_and_md_refs(text)
+            for a in attrs:
                 attr_map.setdefault(a, len(attr_map))
-            md_roots.extend(irtext.md_refs(text))
+            md_roots.extend(mds)
         md_order: dict[int, None] = {}       # in first-use order
         for root in md_roots:
-            md_order.update(dict.fromkeys(_md_closure(mt, [root])))
+            md_order.update(dict.fromkeys(self._md_closure(root)))
         md_map = {old: i for i, old in enumerate(md_order)}
         attr_texts = [mt.attrs[a] for a in attr_map]
         md_texts = [irtext.substitute(mt.mds[n], mds=md_map) for n in md_order]

@@ -16,6 +16,7 @@ NAME = r'(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|[0-9]+)'
 GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
 MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
 ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
+ATTR_OR_MD_REF = re.compile(r'"[^"]*"|#([0-9]+)\b|!([0-9]+)\b')
 HEAD_NAME = re.compile(r'@(' + NAME + r')\s*\(')
 FIRST_NAME = {sigil: re.compile(re.escape(sigil) + "(" + NAME + ")") for sigil in "@%$"}
 ALIAS_HEAD = re.compile(r"= .*?\b(alias|ifunc)\b")
@@ -78,6 +79,13 @@ def md_refs(text: str) -> list[int]:
 
 def attr_refs(text: str) -> list[int]:
     return [int(n) for n in ATTR_REF.findall(text) if n]
+
+
+def attr_and_md_refs(text: str) -> tuple[list[int], list[int]]:
+    """`(attr_refs(text), md_refs(text))` in one pass: neither token holds a
+    quote or the other's first character, so both find the same strings."""
+    pairs = ATTR_OR_MD_REF.findall(text)
+    return [int(a) for a, _ in pairs if a], [int(m) for _, m in pairs if m]
 
 
 @functools.cache

@@ -65,10 +65,11 @@ def _instruction_count(define: str) -> int:
 NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
 
 
-def _never_inlined(head: str, mt: ModuleText) -> bool:
+def _never_inlined(head: str, never_groups: set[int]) -> bool:
+    """`never_groups`: the attribute groups that say noinline or optnone."""
     attrs = head[head.index("@"):]
     return bool(NEVER_INLINED.search(irtext.strip_comment(attrs))
-                or any(NEVER_INLINED.search(mt.attrs.get(n, "")) for n in irtext.attr_refs(attrs)))
+                or any(n in never_groups for n in irtext.attr_refs(attrs)))
 
 
 def summarize(mt: ModuleText, module_id: str, triple: str,
@@ -78,6 +79,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
     builder = FragmentBuilder(mt, module_id)
     summary = ModuleSummary(module_id=module_id, triple=triple)
     fragments: dict[str, Fragment] = {}
+    never_groups = {n for n, text in mt.attrs.items() if NEVER_INLINED.search(text)}
 
     def grouped(name: str, head: str) -> None:
         group = irtext.comdat_of(head, name)
@@ -98,7 +100,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             why = "available_externally copy"
         elif linkage in INTERPOSABLE:
             why = f"interposable ({linkage})"
-        elif _never_inlined(head, mt):
+        elif _never_inlined(head, never_groups):
             why = "noinline"
         frag = None
         if not why:
