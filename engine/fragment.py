@@ -181,7 +181,8 @@ class FragmentBuilder:
         self._const_text: dict[str, str] = {}
         self._origin: dict[str, str] = {}        # new name -> local it stands for
         self._locals: dict[str, bool] = {}
-        self._type_refs: dict[str, list[str]] = {}   # text -> the module's types it names
+        self._type_refs: dict[str, set[str]] = {}    # text -> the module's types it names
+        self._decls: dict[tuple[str, str], str | None] = {}
         # Remembered: the fragments of a module share most declarations and metadata.
         self._attr_and_md_refs = functools.cache(irtext.attr_and_md_refs)
         self._md_closure = functools.cache(lambda n: _md_closure(mt, [n]))
@@ -271,13 +272,10 @@ class FragmentBuilder:
             orig = self._origin.get(ref, ref)
             if orig != ref and orig not in promote:
                 promote.append(orig)
-            vis = "hidden" if orig != ref else None
-            if orig in mt.functions:
-                decls[ref] = function_declaration(irtext.first_line(mt.functions[orig].text), orig, ref, vis)
-            elif orig in mt.globals:
-                decls[ref] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
-            else:
+            decl = self._declaration(orig, ref)
+            if decl is None:
                 return None, f"references unknown @{orig}"
+            decls[ref] = decl
         ordered = [body] + [consts[k] for k in sorted(consts)] + [decls[k] for k in sorted(decls)]
         attr_map: dict[int, int] = {}
         md_roots: list[int] = []
@@ -309,14 +307,31 @@ class FragmentBuilder:
         return Fragment(**imported, hash=digest(imported), promote=promote, deps=sorted(decls),
                         callees=sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})), ""
 
-    def _types_in(self, text: str) -> list[str]:
+    def _declaration(self, orig: str, ref: str) -> str | None:
+        """How a fragment declares `ref`, which stands for the module's `orig`
+        (None: the module has no such symbol). Remembered: the fragments of
+        a module declare the same functions again and again."""
+        key = (orig, ref)
+        if key not in self._decls:
+            mt = self.mt
+            vis = "hidden" if orig != ref else None
+            if orig in mt.functions:
+                self._decls[key] = function_declaration(irtext.first_line(mt.functions[orig].text), orig, ref, vis)
+            elif orig in mt.globals:
+                self._decls[key] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
+            else:
+                self._decls[key] = None
+        return self._decls[key]
+
+    def _types_in(self, text: str) -> set[str]:
         """Remembered: fragments share their declarations and types."""
         if text not in self._type_refs:
             spellings = self._type_spellings
-            self._type_refs[text] = [spellings[n] for n in TYPE_REF.findall(text) if n in spellings]
+            self._type_refs[text] = {spellings[n] for n in spellings.keys() & set(TYPE_REF.findall(text))}
         return self._type_refs[text]
 
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
+        """Sorted by name, so found in any order."""
         out: dict[str, str] = {}
         types = self.mt.types
         stack = [n for t in texts for n in self._types_in(t)]

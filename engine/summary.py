@@ -51,15 +51,15 @@ class ModuleSummary:
         return cls(**d)
 
 
+# An indented line of a body that is not an instruction: blank, a comment,
+# a debug record or a debug intrinsic call.
+NOT_INSTRUCTION = re.compile(r"\n  (?:[^\S\n]*(?:#dbg_|;|(?=\n))|[^\n]*@llvm\.dbg\.)")
+
+
 def _instruction_count(define: str) -> int:
-    n = 0
-    for line in define.split("\n")[1:-1]:
-        if not line.startswith("  "):
-            continue            # labels and blank lines
-        s = line.strip()
-        if s and not s.startswith(("#dbg_", ";")) and "@llvm.dbg." not in s:
-            n += 1
-    return n
+    """Instructions are indented; labels are not, and the head and the
+    closing brace are neither."""
+    return define.count("\n  ") - len(NOT_INSTRUCTION.findall(define))
 
 
 NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
@@ -68,7 +68,7 @@ NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
 def _never_inlined(head: str, never_groups: set[int]) -> bool:
     """`never_groups`: the attribute groups that say noinline or optnone."""
     attrs = head[head.index("@"):]
-    return bool(NEVER_INLINED.search(irtext.strip_comment(attrs))
+    return bool(("noinline" in attrs or "optnone" in attrs) and NEVER_INLINED.search(irtext.strip_comment(attrs))
                 or any(n in never_groups for n in irtext.attr_refs(attrs)))
 
 
