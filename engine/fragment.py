@@ -32,6 +32,7 @@ DBG_ATTACH = re.compile(r",?[ \t]*!dbg ![0-9]+")
 ATTACH = re.compile(r"(,?[ \t]*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
 MD_ARG = re.compile(r"metadata !([0-9]+)\b")
 HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
+GC_CLAUSE = re.compile(r"\s+gc \"[^\"]*\"")
 TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
 # `\b(?:call|invoke|callbr)\b...`, spelt to begin with a letter: the regex
 # engine then skips to the next `c` or `i` instead of trying every position.
@@ -162,9 +163,13 @@ def function_declaration(head: str, name: str, new_name: str | None = None,
     if head.startswith("define "):
         head = "declare " + head[len("define "):].rstrip().removesuffix("{").rstrip()
     head = irtext.drop_comdat(head)
-    head = HEAD_EXTRAS.sub("", head)
-    head = ATTACH.sub("", head)
-    head = re.sub(r"\s+gc \"[^\"]*\"", "", head)
+    # Each pattern is tried at every position of a long head: look for its word first.
+    if "personality" in head or "prefix" in head or "prologue" in head:
+        head = HEAD_EXTRAS.sub("", head)
+    if "!" in head:
+        head = ATTACH.sub("", head)
+    if 'gc "' in head:
+        head = GC_CLAUSE.sub("", head)
     head = irtext.set_linkage(head, name, "", visibility)
     if new_name and new_name != name:
         head = irtext.substitute(head, {name: new_name})
@@ -294,7 +299,8 @@ class FragmentBuilder:
         def renum(t: str) -> str:
             return irtext.substitute(t, mds=md_map, attrs=attr_map)
 
-        types = self._type_closure(ordered + md_texts)
+        # (renumbering `!N` changes no `%type` reference: the originals' are remembered)
+        types = self._type_closure(ordered + [mt.mds[n] for n in md_order])
         imported = {
             "define": renum(body),
             "name": own,
