@@ -156,24 +156,33 @@ def _first_name(line: str, sigil: str) -> str:
 
 
 def split_module(text: str) -> ModuleText:
-    """Split LLVM's printed form of a module into its top-level entities."""
+    """Split LLVM's printed form of a module into its top-level entities.
+
+    A function is cut out whole, up to the first line that is `}`: its body
+    is most of the text, and splitting it into lines to join them again
+    was most of the work.
+    """
     mod = ModuleText()
-    lines = text.split("\n")
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        i += 1
+    pos, size = 0, len(text)
+    while pos <= size:
+        start = pos
+        eol = text.find("\n", start)
+        if eol < 0:
+            eol = size
+        line = text[start:eol]
+        pos = eol + 1
         if not line or line.startswith(";"):
             continue
         if line.startswith("define "):
-            try:
-                end = lines.index("}", i)
-            except ValueError:              # cut short: the body runs to the end
-                end = n
-            body = [line, *lines[i:end], "}"]
-            i = end + 1
+            close = text.find("\n}\n", eol) + 1
+            if not close and text.endswith("\n}") and size - 2 >= eol:
+                close = size - 1
+            if close:
+                define, pos = text[start:close + 1], close + 2
+            else:                           # cut short: the body runs to the end
+                define, pos = text[start:] + "\n}", size + 1
             name = unquote(HEAD_NAME.search(line).group(1))
-            mod.functions[name] = Entity("define", name, "\n".join(body))
+            mod.functions[name] = Entity("define", name, define)
             mod.order.append(("functions", name))
         elif line.startswith("declare "):
             name = unquote(HEAD_NAME.search(line).group(1))
