@@ -187,6 +187,7 @@ class FragmentBuilder:
         self._origin: dict[str, str] = {}        # new name -> local it stands for
         self._locals: dict[str, bool] = {}
         self._type_refs: dict[str, set[str]] = {}    # text -> the module's types it names
+        self._type_closures: dict[str, set[str]] = {}
         self._decls: dict[tuple[str, str], str | None] = {}
         # Remembered: the fragments of a module share most declarations and metadata.
         self._attr_and_md_refs = functools.cache(irtext.attr_and_md_refs)
@@ -329,25 +330,31 @@ class FragmentBuilder:
                 self._decls[key] = None
         return self._decls[key]
 
-    def _types_in(self, text: str) -> set[str]:
-        """Remembered: fragments share their declarations and types."""
+    def _types_named(self, text: str) -> set[str]:
+        """The module's types `text` names."""
         if text not in self._type_refs:
             spellings = self._type_spellings
             self._type_refs[text] = {spellings[n] for n in spellings.keys() & set(TYPE_REF.findall(text))}
         return self._type_refs[text]
 
+    def _types_in(self, text: str) -> set[str]:
+        """The module's types `text` names, and those they name in turn.
+        Remembered: fragments share their declarations and metadata."""
+        if text not in self._type_closures:
+            types = self.mt.types
+            reached: set[str] = set()
+            stack = list(self._types_named(text))
+            while stack:
+                t = stack.pop()
+                if t not in reached:
+                    reached.add(t)
+                    stack.extend(self._types_named(types[t].text))
+            self._type_closures[text] = reached
+        return self._type_closures[text]
+
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
-        """Sorted by name, so found in any order."""
-        out: dict[str, str] = {}
         types = self.mt.types
-        stack = [n for t in texts for n in self._types_in(t)]
-        while stack:
-            t = stack.pop()
-            if t in out:
-                continue
-            out[t] = types[t].text
-            stack.extend(self._types_in(out[t]))
-        return dict(sorted(out.items()))
+        return {t: types[t].text for t in sorted(set().union(*map(self._types_in, texts)))}
 
 
 def merge(mt: ModuleText, fragments: list[Fragment]) -> list[str]:
