@@ -216,7 +216,10 @@ def split_module(text: str) -> ModuleText:
 
 def _keyword(head: str, choices: tuple[str, ...], default: str) -> str:
     """The first of `choices` among the words before the first parenthesis."""
-    return next((w for w in head.partition("(")[0].split() if w in choices), default)
+    for word in head.partition("(")[0].split():
+        if word in choices:
+            return word
+    return default
 
 
 def linkage_of(head: str) -> str:
