@@ -354,6 +354,8 @@ class FragmentBuilder:
 
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
         types = self.mt.types
+        if not types:           # rustc's modules name no struct types: skip reading the texts
+            return {}
         return {t: types[t].text for t in sorted(set().union(*map(self._types_in, texts)))}
 
 
