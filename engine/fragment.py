@@ -187,12 +187,12 @@ class FragmentBuilder:
         self._origin: dict[str, str] = {}        # new name -> local it stands for
         self._locals: dict[str, bool] = {}
         self._type_refs: dict[str, set[str]] = {}    # text -> the module's types it names
-        self._type_closures: dict[str, set[str]] = {}
         self._decls: dict[tuple[str, str], str | None] = {}
         # Remembered: the fragments of a module share most declarations and metadata.
         self._attr_and_md_refs = functools.cache(irtext.attr_and_md_refs)
         self._md_closure = functools.cache(lambda n: _md_closure(mt, [n]))
-        # How a reference `%name` to each of the module's types may be spelt
+        # How TYPE_REF finds each of the module's types (`%name` or `%"name"`;
+        # a string literal it skips reads as "", so a type named "" is only `%""`).
         self._type_spellings = {s: t for t in mt.types for s in ([t] if t else []) + ['"' + t + '"']}
         # Whether metadata `!n` reaches debug info, for every function of the
         # module; None when none is (a release build's), as no answer can be yes.
@@ -300,8 +300,7 @@ class FragmentBuilder:
         def renum(t: str) -> str:
             return irtext.substitute(t, mds=md_map, attrs=attr_map)
 
-        # (renumbering `!N` changes no `%type` reference: the originals' are remembered)
-        types = self._type_closure(ordered + [mt.mds[n] for n in md_order])
+        types = self._type_closure(ordered + md_texts)
         imported = {
             "define": renum(body),
             "name": own,
@@ -330,33 +329,27 @@ class FragmentBuilder:
                 self._decls[key] = None
         return self._decls[key]
 
-    def _types_named(self, text: str) -> set[str]:
-        """The module's types `text` names."""
+    def _types_in(self, text: str) -> set[str]:
+        """The module's types `text` names (remembered: fragments share
+        their declarations, and the types name each other)."""
         if text not in self._type_refs:
             spellings = self._type_spellings
             self._type_refs[text] = {spellings[n] for n in spellings.keys() & set(TYPE_REF.findall(text))}
         return self._type_refs[text]
 
-    def _types_in(self, text: str) -> set[str]:
-        """The module's types `text` names, and those they name in turn.
-        Remembered: fragments share their declarations and metadata."""
-        if text not in self._type_closures:
-            types = self.mt.types
-            reached: set[str] = set()
-            stack = list(self._types_named(text))
-            while stack:
-                t = stack.pop()
-                if t not in reached:
-                    reached.add(t)
-                    stack.extend(self._types_named(types[t].text))
-            self._type_closures[text] = reached
-        return self._type_closures[text]
-
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
+        """Sorted by name, so found in any order."""
         types = self.mt.types
         if not types:           # rustc's modules name no struct types: skip reading the texts
             return {}
-        return {t: types[t].text for t in sorted(set().union(*map(self._types_in, texts)))}
+        out: dict[str, str] = {}
+        stack = [n for t in texts for n in self._types_in(t)]
+        while stack:
+            t = stack.pop()
+            if t not in out:
+                out[t] = types[t].text
+                stack.extend(self._types_in(out[t]))
+        return dict(sorted(out.items()))
 
 
 def merge(mt: ModuleText, fragments: list[Fragment]) -> list[str]:
