@@ -22,9 +22,9 @@ FIRST_NAME = {sigil: re.compile(re.escape(sigil) + "(" + NAME + ")") for sigil i
 ALIAS_HEAD = re.compile(r"= .*?\b(alias|ifunc)\b")
 MD_LINE = re.compile(r"![0-9]+ = ")
 PLAIN_NAME = re.compile(r'[-a-zA-Z._][-a-zA-Z._0-9]*')
-# `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
 COMDAT_CLAUSE = re.compile(r",?\s*comdat(\(\$" + NAME + r"\))?")
 PLACEMENT_CLAUSE = re.compile(r",?\s*(section|partition) \"[^\"]*\"")
+# `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
 COMDAT_REF = re.compile(r'"[^"]*"|(?<![-\w$.%@])comdat(?![-\w$.])(?:\(\$(' + NAME + r')\))?')
 
 LINKAGES = (

@@ -72,8 +72,10 @@ NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
 def _never_inlined(head: str, never_groups: set[int]) -> bool:
     """`never_groups`: the attribute groups that say noinline or optnone."""
     attrs = head[head.index("@"):]
-    return bool(("noinline" in attrs or "optnone" in attrs) and NEVER_INLINED.search(irtext.strip_comment(attrs))
-                or any(n in never_groups for n in irtext.attr_refs(attrs)))
+    if any(n in never_groups for n in irtext.attr_refs(attrs)):
+        return True
+    # (the search is tried at every position: look for the words first)
+    return ("noinline" in attrs or "optnone" in attrs) and bool(NEVER_INLINED.search(irtext.strip_comment(attrs)))
 
 
 def summarize(mt: ModuleText, module_id: str, triple: str,
@@ -127,7 +129,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             deps=frag.deps if frag else [],
         )
     for name, ent in mt.globals.items():
-        words = ent.text[ent.text.index(" = ") + 3:].split(maxsplit=3)   # not its initializer's
+        words = ent.text[ent.text.index(" = ") + 3:].split(maxsplit=3)   # not the initializer's words
         if words[0] in ("external", "extern_weak"):      # LLVM spells out linkage only on declarations
             summary.undefined.append(name)
             continue
