@@ -32,8 +32,11 @@ DBG_ATTACH = re.compile(r",?[ \t]*!dbg ![0-9]+")
 ATTACH = re.compile(r"(,?[ \t]*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
 MD_ARG = re.compile(r"metadata !([0-9]+)\b")
 HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
+GC_CLAUSE = re.compile(r"\s+gc \"[^\"]*\"")
 TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
-CALL_TARGET = re.compile(r"\b(?:call|invoke|callbr)\b[^@]*?@(" + irtext.NAME + r")\(")
+# `\b(?:call|invoke|callbr)\b...`, spelt to begin with a letter: the regex
+# engine then skips to the next `c` or `i` instead of trying every position.
+CALL_TARGET = re.compile(r"(?:c(?<!\wc)all(?:br)?|i(?<!\wi)nvoke)\b[^@]*?@(" + irtext.NAME + r")\(")
 INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
 
 
@@ -90,12 +93,16 @@ def _has_debug_info(mt: ModuleText, root: int) -> bool:
 def _strip_debug(define: str, debug) -> str | None:
     """Body without debug info (`debug(n)`: whether metadata `!n` reaches
     any); None when debug metadata is load-bearing."""
-    lines = (irtext.strip_comment(line) for line in define.split("\n"))
-    body = "\n".join(line for line in lines
-                     if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line)
+    lines = [irtext.strip_comment(line) for line in define.split("\n")]
+    if "dbg" in define:
+        lines = [line for line in lines if not line.lstrip().startswith("#dbg_") and "@llvm.dbg." not in line]
+    body = "\n".join(lines)
     if "!" not in body:
         return body
-    body = DBG_ATTACH.sub("", body)
+    if "!dbg " in body:
+        body = DBG_ATTACH.sub("", body)
+    if debug is None:                 # no metadata of the module is debug info
+        return body
     body = ATTACH.sub(lambda m: "" if debug(int(m.group(3))) else m.group(0), body)
     if any(debug(int(n)) for n in MD_ARG.findall(body)):
         return None
@@ -156,9 +163,13 @@ def function_declaration(head: str, name: str, new_name: str | None = None,
     if head.startswith("define "):
         head = "declare " + head[len("define "):].rstrip().removesuffix("{").rstrip()
     head = irtext.drop_comdat(head)
-    head = HEAD_EXTRAS.sub("", head)
-    head = ATTACH.sub("", head)
-    head = re.sub(r"\s+gc \"[^\"]*\"", "", head)
+    # Each pattern is tried at every position of a long head: look for its word first.
+    if "personality" in head or "prefix" in head or "prologue" in head:
+        head = HEAD_EXTRAS.sub("", head)
+    if "!" in head:
+        head = ATTACH.sub("", head)
+    if 'gc "' in head:
+        head = GC_CLAUSE.sub("", head)
     head = irtext.set_linkage(head, name, "", visibility)
     if new_name and new_name != name:
         head = irtext.substitute(head, {name: new_name})
@@ -174,18 +185,29 @@ class FragmentBuilder:
         self._const_names: dict[str, str | None] = {}
         self._const_text: dict[str, str] = {}
         self._origin: dict[str, str] = {}        # new name -> local it stands for
-        # Whether metadata `!n` reaches debug info, for every function of the module.
-        self._debug = functools.cache(lambda n: _has_debug_info(mt, n))
+        self._locals: dict[str, bool] = {}
+        self._type_refs: dict[str, set[str]] = {}    # text -> the module's types it names
+        self._decls: dict[tuple[str, str], str | None] = {}
+        # Remembered: the fragments of a module share most declarations and metadata.
+        self._attr_and_md_refs = functools.cache(irtext.attr_and_md_refs)
+        self._md_closure = functools.cache(lambda n: _md_closure(mt, [n]))
+        # How TYPE_REF finds each of the module's types (`%name` or `%"name"`;
+        # a string literal it skips reads as "", so a type named "" is only `%""`).
+        self._type_spellings = {s: t for t in mt.types for s in ([t] if t else []) + ['"' + t + '"']}
+        # Whether metadata `!n` reaches debug info, for every function of the
+        # module; None when none is (a release build's), as no answer can be yes.
+        self._debug = (functools.cache(lambda n: _has_debug_info(mt, n))
+                       if any("!DI" in text for text in mt.mds.values()) else None)
 
     # -- naming of the locals a fragment refers to -------------------------
     def _local(self, name: str) -> bool:
-        ent = self.mt.functions.get(name) or self.mt.globals.get(name)
-        if ent is None:
-            return False
-        line = ent.text.split("\n", 1)[0]
-        if line.startswith("@"):
-            line = line[line.index(" = ") + 3:]
-        return irtext.linkage_of(line) in irtext.LOCAL_LINKAGES
+        if name not in self._locals:
+            ent = self.mt.functions.get(name) or self.mt.globals.get(name)
+            line = irtext.first_line(ent.text) if ent else ""
+            if line.startswith("@"):
+                line = line[line.index(" = ") + 3:]
+            self._locals[name] = bool(ent) and irtext.linkage_of(line) in irtext.LOCAL_LINKAGES
+        return self._locals[name]
 
     def _copyable_const(self, name: str) -> str | None:
         """Content name for a private immutable global that may be copied, else None."""
@@ -256,23 +278,21 @@ class FragmentBuilder:
             orig = self._origin.get(ref, ref)
             if orig != ref and orig not in promote:
                 promote.append(orig)
-            vis = "hidden" if orig != ref else None
-            if orig in mt.functions:
-                decls[ref] = function_declaration(mt.functions[orig].text.split("\n", 1)[0], orig, ref, vis)
-            elif orig in mt.globals:
-                decls[ref] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
-            else:
+            decl = self._declaration(orig, ref)
+            if decl is None:
                 return None, f"references unknown @{orig}"
+            decls[ref] = decl
         ordered = [body] + [consts[k] for k in sorted(consts)] + [decls[k] for k in sorted(decls)]
         attr_map: dict[int, int] = {}
         md_roots: list[int] = []
         for text in ordered:
-            for a in irtext.attr_refs(text):
+            attrs, mds = self._attr_and_md_refs(text)
+            for a in attrs:
                 attr_map.setdefault(a, len(attr_map))
-            md_roots.extend(irtext.md_refs(text))
+            md_roots.extend(mds)
         md_order: dict[int, None] = {}       # in first-use order
         for root in md_roots:
-            md_order.update(dict.fromkeys(_md_closure(mt, [root])))
+            md_order.update(dict.fromkeys(self._md_closure(root)))
         md_map = {old: i for i, old in enumerate(md_order)}
         attr_texts = [mt.attrs[a] for a in attr_map]
         md_texts = [irtext.substitute(mt.mds[n], mds=md_map) for n in md_order]
@@ -293,16 +313,42 @@ class FragmentBuilder:
         return Fragment(**imported, hash=digest(imported), promote=promote, deps=sorted(decls),
                         callees=sorted({unquote(c) for c in CALL_TARGET.findall(body)} - {own})), ""
 
+    def _declaration(self, orig: str, ref: str) -> str | None:
+        """How a fragment declares `ref`, which stands for the module's `orig`
+        (None: the module has no such symbol). Remembered: the fragments of
+        a module declare the same functions again and again."""
+        key = (orig, ref)
+        if key not in self._decls:
+            mt = self.mt
+            vis = "hidden" if orig != ref else None
+            if orig in mt.functions:
+                self._decls[key] = function_declaration(irtext.first_line(mt.functions[orig].text), orig, ref, vis)
+            elif orig in mt.globals:
+                self._decls[key] = global_declaration(_strip_global_extras(mt.globals[orig].text), ref, vis)
+            else:
+                self._decls[key] = None
+        return self._decls[key]
+
+    def _types_in(self, text: str) -> set[str]:
+        """The module's types `text` names (remembered: fragments share
+        their declarations, and the types name each other)."""
+        if text not in self._type_refs:
+            spellings = self._type_spellings
+            self._type_refs[text] = {spellings[n] for n in spellings.keys() & set(TYPE_REF.findall(text))}
+        return self._type_refs[text]
+
     def _type_closure(self, texts: list[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
+        """Sorted by name, so found in any order."""
         types = self.mt.types
-        stack = [unquote(n) for t in texts for n in TYPE_REF.findall(t) if n and unquote(n) in types]
+        if not types:           # rustc's modules name no struct types: skip reading the texts
+            return {}
+        out: dict[str, str] = {}
+        stack = [n for t in texts for n in self._types_in(t)]
         while stack:
             t = stack.pop()
-            if t in out:
-                continue
-            out[t] = types[t].text
-            stack.extend(unquote(n) for n in TYPE_REF.findall(out[t]) if n and unquote(n) in types)
+            if t not in out:
+                out[t] = types[t].text
+                stack.extend(self._types_in(out[t]))
         return dict(sorted(out.items()))
 
 

@@ -16,7 +16,14 @@ NAME = r'(?:[-a-zA-Z$._][-a-zA-Z$._0-9]*|"[^"]*"|[0-9]+)'
 GLOBAL_REF = re.compile(r'"[^"]*"|@(' + NAME + r')')
 MD_REF = re.compile(r'"[^"]*"|!([0-9]+)\b')
 ATTR_REF = re.compile(r'"[^"]*"|#([0-9]+)\b')
+ATTR_OR_MD_REF = re.compile(r'"[^"]*"|#([0-9]+)\b|!([0-9]+)\b')
 HEAD_NAME = re.compile(r'@(' + NAME + r')\s*\(')
+FIRST_NAME = {sigil: re.compile(re.escape(sigil) + "(" + NAME + ")") for sigil in "@%$"}
+ALIAS_HEAD = re.compile(r"= .*?\b(alias|ifunc)\b")
+MD_LINE = re.compile(r"![0-9]+ = ")
+PLAIN_NAME = re.compile(r'[-a-zA-Z._][-a-zA-Z._0-9]*')
+COMDAT_CLAUSE = re.compile(r",?\s*comdat(\(\$" + NAME + r"\))?")
+PLACEMENT_CLAUSE = re.compile(r",?\s*(section|partition) \"[^\"]*\"")
 # `comdat` or `comdat($name)` as a word of its own (not `%comdat`, `@comdat`, `"comdat"`)
 COMDAT_REF = re.compile(r'"[^"]*"|(?<![-\w$.%@])comdat(?![-\w$.])(?:\(\$(' + NAME + r')\))?')
 
@@ -30,8 +37,11 @@ VISIBILITIES = ("default", "hidden", "protected")
 
 def strip_comment(line: str) -> str:
     """Drop a trailing `; comment`, respecting string literals."""
-    if ";" not in line:
+    semi = line.find(";")
+    if semi < 0:
         return line
+    if line.find('"', 0, semi) < 0:        # most lines: no string before the `;`
+        return line[:semi].rstrip()
     in_str = False
     for i, ch in enumerate(line):
         if ch == '"':
@@ -41,28 +51,41 @@ def strip_comment(line: str) -> str:
     return line
 
 
+def first_line(text: str) -> str:
+    """A define's head (without copying its body, as `split` would)."""
+    end = text.find("\n")
+    return text if end < 0 else text[:end]
+
+
 def unquote(name: str) -> str:
     return name[1:-1] if name.startswith('"') else name
 
 
 def quote(name: str) -> str:
     """Spell a symbol name the way LLVM prints it after `@` (it quotes `$`)."""
-    if re.fullmatch(r'[-a-zA-Z._][-a-zA-Z._0-9]*', name):
+    if PLAIN_NAME.fullmatch(name):
         return name
     return '"' + name + '"'
 
 
 def global_refs(text: str) -> list[str]:
     """Every `@name` referenced in `text`, unquoted, in order of appearance."""
-    return [unquote(m.group(1)) for m in GLOBAL_REF.finditer(text) if m.group(1)]
+    return [unquote(n) for n in GLOBAL_REF.findall(text) if n]
 
 
 def md_refs(text: str) -> list[int]:
-    return [int(m.group(1)) for m in MD_REF.finditer(text) if m.group(1)]
+    return [int(n) for n in MD_REF.findall(text) if n]
 
 
 def attr_refs(text: str) -> list[int]:
-    return [int(m.group(1)) for m in ATTR_REF.finditer(text) if m.group(1)]
+    return [int(n) for n in ATTR_REF.findall(text) if n]
+
+
+def attr_and_md_refs(text: str) -> tuple[list[int], list[int]]:
+    """`(attr_refs(text), md_refs(text))` in one pass: neither token holds a
+    quote or the other's first character, so both find the same strings."""
+    pairs = ATTR_OR_MD_REF.findall(text)
+    return [int(a) for a, _ in pairs if a], [int(m) for _, m in pairs if m]
 
 
 @functools.cache
@@ -128,29 +151,38 @@ class ModuleText:
 
 
 def _first_name(line: str, sigil: str) -> str:
-    m = re.match(re.escape(sigil) + "(" + NAME + ")", line)
+    m = FIRST_NAME[sigil].match(line)
     return unquote(m.group(1)) if m else ""
 
 
 def split_module(text: str) -> ModuleText:
-    """Split LLVM's printed form of a module into its top-level entities."""
+    """Split LLVM's printed form of a module into its top-level entities.
+
+    A function is cut out whole, up to the first line that is `}`: its body
+    is most of the text, and splitting it into lines to join them again
+    was most of the work.
+    """
     mod = ModuleText()
-    lines = text.split("\n")
-    i, n = 0, len(lines)
-    while i < n:
-        line = lines[i]
-        i += 1
+    pos, size = 0, len(text)
+    while pos <= size:
+        start = pos
+        eol = text.find("\n", start)
+        if eol < 0:
+            eol = size
+        line = text[start:eol]
+        pos = eol + 1
         if not line or line.startswith(";"):
             continue
         if line.startswith("define "):
-            body = [line]
-            while i < n and lines[i] != "}":
-                body.append(lines[i])
-                i += 1
-            body.append("}")
-            i += 1
+            close = text.find("\n}\n", eol) + 1
+            if not close and text.endswith("\n}") and size - 2 >= eol:
+                close = size - 1
+            if close:
+                define, pos = text[start:close + 1], close + 2
+            else:                           # cut short: the body runs to the end
+                define, pos = text[start:] + "\n}", size + 1
             name = unquote(HEAD_NAME.search(line).group(1))
-            mod.functions[name] = Entity("define", name, "\n".join(body))
+            mod.functions[name] = Entity("define", name, define)
             mod.order.append(("functions", name))
         elif line.startswith("declare "):
             name = unquote(HEAD_NAME.search(line).group(1))
@@ -158,7 +190,7 @@ def split_module(text: str) -> ModuleText:
             mod.order.append(("functions", name))
         elif line.startswith("@"):
             name = _first_name(line, "@")
-            kind = "alias" if re.search(r"= .*?\b(alias|ifunc)\b", line.split(",")[0]) else "global"
+            kind = "alias" if ALIAS_HEAD.search(line.partition(",")[0]) else "global"
             mod.globals[name] = Entity(kind, name, line)
             mod.order.append(("globals", name))
         elif line.startswith("%"):
@@ -172,7 +204,7 @@ def split_module(text: str) -> ModuleText:
         elif line.startswith("attributes #"):
             num, _, rest = line[len("attributes #"):].partition(" = ")
             mod.attrs[int(num)] = rest
-        elif re.match(r"![0-9]+ = ", line):
+        elif MD_LINE.match(line):
             num, _, rest = line[1:].partition(" = ")
             mod.mds[int(num)] = rest
         elif line.startswith("!"):
@@ -184,7 +216,10 @@ def split_module(text: str) -> ModuleText:
 
 def _keyword(head: str, choices: tuple[str, ...], default: str) -> str:
     """The first of `choices` among the words before the first parenthesis."""
-    return next((w for w in head.split("(")[0].split() if w in choices), default)
+    for word in head.partition("(")[0].split():
+        if word in choices:
+            return word
+    return default
 
 
 def linkage_of(head: str) -> str:
@@ -195,6 +230,8 @@ def linkage_of(head: str) -> str:
 def comdat_of(head: str, name: str) -> str | None:
     """The comdat a define/global line puts symbol `name` in (a bare `comdat`
     is the one named after the symbol), or None."""
+    if "comdat" not in head:
+        return None
     for m in COMDAT_REF.finditer(strip_comment(head)):
         if not m.group(0).startswith('"'):
             return unquote(m.group(1)) if m.group(1) else name
@@ -235,6 +272,9 @@ def set_linkage(line: str, name: str, keyword: str, visibility: str | None = Non
 
 
 def drop_comdat(head: str) -> str:
-    head = re.sub(r",?\s*comdat(\(\$" + NAME + r"\))?", "", head)
-    head = re.sub(r",?\s*(section|partition) \"[^\"]*\"", "", head)
+    # Each pattern is tried at every position: look for its word first.
+    if "comdat" in head:
+        head = COMDAT_CLAUSE.sub("", head)
+    if "section" in head or "partition" in head:
+        head = PLACEMENT_CLAUSE.sub("", head)
     return head

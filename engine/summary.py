@@ -51,23 +51,31 @@ class ModuleSummary:
         return cls(**d)
 
 
+# An indented line of a body that is not an instruction: blank, a comment or
+# a debug record; with debug info, also a debug intrinsic's call (looking for
+# one costs a scan of every line).
+_SKIPPED = r"\n  [^\S\n]*(?:#dbg_|;|(?=\n))"
+NOT_INSTRUCTION = re.compile(_SKIPPED)
+NOT_INSTRUCTION_OR_DBG = re.compile(_SKIPPED + r"|\n  [^\n]*@llvm\.dbg\.")
+
+
 def _instruction_count(define: str) -> int:
-    n = 0
-    for line in define.split("\n")[1:-1]:
-        if not line.startswith("  "):
-            continue            # labels and blank lines
-        s = line.strip()
-        if s and not s.startswith(("#dbg_", ";")) and "@llvm.dbg." not in s:
-            n += 1
-    return n
+    """Instructions are indented; labels are not, and the head and the
+    closing brace are neither."""
+    others = NOT_INSTRUCTION_OR_DBG if "@llvm.dbg." in define else NOT_INSTRUCTION
+    return define.count("\n  ") - len(others.findall(define))
 
 
-def _never_inlined(head: str, mt: ModuleText) -> bool:
+NEVER_INLINED = re.compile(r"\b(?:noinline|optnone)\b")
+
+
+def _never_inlined(head: str, never_groups: set[int]) -> bool:
+    """`never_groups`: the attribute groups that say noinline or optnone."""
     attrs = head[head.index("@"):]
-    words = set(re.findall(r"\b[a-z_]+\b", irtext.strip_comment(attrs)))
-    for n in irtext.attr_refs(attrs):
-        words |= set(re.findall(r"\b[a-z_]+\b", mt.attrs.get(n, "")))
-    return bool(words & {"noinline", "optnone"})
+    if any(n in never_groups for n in irtext.attr_refs(attrs)):
+        return True
+    # (the search is tried at every position: look for the words first)
+    return ("noinline" in attrs or "optnone" in attrs) and bool(NEVER_INLINED.search(irtext.strip_comment(attrs)))
 
 
 def summarize(mt: ModuleText, module_id: str, triple: str,
@@ -77,6 +85,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
     builder = FragmentBuilder(mt, module_id)
     summary = ModuleSummary(module_id=module_id, triple=triple)
     fragments: dict[str, Fragment] = {}
+    never_groups = {n for n, text in mt.attrs.items() if NEVER_INLINED.search(text)}
 
     def grouped(name: str, head: str) -> None:
         group = irtext.comdat_of(head, name)
@@ -86,7 +95,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
         if ent.kind != "define":
             summary.undefined.append(name)
             continue
-        head = ent.text.split("\n", 1)[0]
+        head = irtext.first_line(ent.text)
         linkage = irtext.linkage_of(head)
         grouped(name, head)
         insts = _instruction_count(ent.text)
@@ -97,7 +106,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             why = "available_externally copy"
         elif linkage in INTERPOSABLE:
             why = f"interposable ({linkage})"
-        elif _never_inlined(head, mt):
+        elif _never_inlined(head, never_groups):
             why = "noinline"
         frag = None
         if not why:
@@ -106,8 +115,9 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             fragments[name] = frag
             callees = frag.callees
         else:
-            renames = builder.rename_map(unquote(c) for c in CALL_TARGET.findall(ent.text))
-            callees = sorted({renames.get(unquote(c), unquote(c)) for c in CALL_TARGET.findall(ent.text)})
+            calls = [unquote(c) for c in CALL_TARGET.findall(ent.text)]
+            renames = builder.rename_map(calls)
+            callees = sorted({renames.get(c, c) for c in calls})
         summary.functions[name] = FunctionSummary(
             linkage=linkage,
             visibility=irtext.visibility_of(head),
@@ -119,7 +129,7 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             deps=frag.deps if frag else [],
         )
     for name, ent in mt.globals.items():
-        words = ent.text[ent.text.index(" = ") + 3:].split()
+        words = ent.text[ent.text.index(" = ") + 3:].split(maxsplit=3)   # not the initializer's words
         if words[0] in ("external", "extern_weak"):      # LLVM spells out linkage only on declarations
             summary.undefined.append(name)
             continue
