@@ -47,7 +47,6 @@ class Executor(Protocol):
         """Get ready to run tasks now, not with the first one: a watch
         session's next build is an edit, which should not wait for that."""
 
-
     def close(self) -> None: ...
 
     def kill(self) -> None: ...

@@ -32,8 +32,8 @@ from pathlib import Path
 import orjson
 
 from . import files, llvm_env
-from .cache import atomic_write
 from .errors import ConfigError, TaskFailed
+from .memo import remembered
 
 # The LLVM target a triple's architecture belongs to (its initialiser names).
 _TARGETS = {"x86_64": "X86", "i686": "X86", "i386": "X86", "aarch64": "AArch64", "arm64": "AArch64",
@@ -162,20 +162,7 @@ def _described(path: str, stamp: str, memo: Path | None) -> Codegen:
 def _remembered_identity(path: str, stamp: str, memo: Path | None) -> str:
     """`_identity`, kept in `memo` for the very file it was taken of:
     hashing the library was ~0.1 s of every one-shot `thinwatch build`."""
-    file = f"{path}\0{stamp}"
-    try:
-        known = orjson.loads(memo.read_bytes()) if memo is not None else {}
-        if known.get("file") == file:
-            return known["identity"]
-    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError):
-        pass                           # absent or damaged: taken again
-    identity = _identity(path, stamp)
-    if memo is not None:
-        try:
-            atomic_write(memo, orjson.dumps({"file": file, "identity": identity}))
-        except OSError:
-            pass                       # kept next time, maybe
-    return identity
+    return remembered(memo, f"{path}\0{stamp}", lambda: _identity(path, stamp), fields=("file", "identity"))
 
 
 @lru_cache(maxsize=None)

@@ -25,6 +25,7 @@ trace removes the last one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import time
 from pathlib import Path
@@ -48,9 +49,11 @@ FORMAT = 1
 ENGINE = Path(__file__).parent
 
 
+@functools.cache
 def _engine() -> list:
     """The engine's code: a changed thin link or key must not be replayed
-    by the trace of the code before it."""
+    by the trace of the code before it. Taken once per process (checking a
+    trace and leaving one both need it): the code it runs is what it loaded."""
     return sorted([str(path.relative_to(ENGINE)), files.stamp(path)] for path in ENGINE.rglob("*.py"))
 
 

@@ -17,7 +17,6 @@ import asyncio
 from pathlib import Path
 from typing import Callable, Sequence
 
-
 from . import files, inspect, names
 from .build import Memory
 from .clean import clean

@@ -26,9 +26,10 @@ from typing import Callable, Iterable, Sequence
 import orjson
 
 from ... import files, names
-from ...cache import atomic_write, place
+from ...cache import place
 from ...errors import ConfigError
 from ...events import Event
+from ...memo import remembered
 from ...programs import spawn, stop
 from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, WatchRules
 from ...reporter import Reporter
@@ -60,25 +61,9 @@ def undefined_symbols(inputs: list[tuple[Path, str | None]], memo: Path | None =
            for path, digest in inputs]
     known = orjson.dumps(key)
     if known not in _undefined_cache:
-        symbols = _remembered(memo, key)
-        if symbols is None:
-            symbols = _nm([path for path, _ in inputs])
-            if memo is not None:
-                try:
-                    memo.parent.mkdir(parents=True, exist_ok=True)
-                    atomic_write(memo, orjson.dumps({"key": key, "symbols": sorted(symbols)}))
-                except OSError:
-                    pass               # kept next time, maybe
-        _undefined_cache[known] = symbols
+        paths = [path for path, _ in inputs]
+        _undefined_cache[known] = set(remembered(memo, key, lambda: sorted(_nm(paths)), fields=("key", "symbols")))
     return _undefined_cache[known]
-
-
-def _remembered(memo: Path | None, key: list) -> set[str] | None:
-    try:
-        known = orjson.loads(memo.read_bytes()) if memo is not None else {}
-        return set(known["symbols"]) if known.get("key") == key else None
-    except (OSError, orjson.JSONDecodeError, AttributeError, KeyError, TypeError):
-        return None                    # absent or damaged: asked again
 
 
 def _nm(paths: list[Path]) -> set[str]:
