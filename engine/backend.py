@@ -73,10 +73,14 @@ def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
 
 def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[Fragment],
                 opts: BackendOptions, want_ir: bool = False) -> dict:
-    llvm = llvm_env.binding()
-    llvm_env.init()
-    own = llvm.parse_bitcode(bitcode, llvm.create_context())
-    mt = apply_plan(str(own), module_id, plan)
+    if opts.library:
+        # Verified when emitted; the planned module is verified as it is compiled.
+        own = native_llvm.read_bitcode(opts.library, opts.library_stamp, opts.codegen, bitcode, verify=False)[0]
+    else:
+        llvm = llvm_env.binding()
+        llvm_env.init()
+        own = str(llvm.parse_bitcode(bitcode, llvm.create_context()))
+    mt = apply_plan(own, module_id, plan)
     imported = merge(mt, fragments)
     if opts.library:
         obj, ir = native_llvm.compile_text(opts.library, opts.library_stamp, opts.codegen, mt.render(),

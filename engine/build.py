@@ -36,7 +36,7 @@ from .project import ModuleSource, Project, printable
 if TYPE_CHECKING:
     from .early import Early, LastLink
 
-EMIT_FORMAT = 4
+EMIT_FORMAT = 5
 PRELINK_OPT = 2
 
 
@@ -164,8 +164,16 @@ class Build:
         self.report.task(src.id, phase, res)
 
     # -- emission ------------------------------------------------------------
+    def reader(self, src: ModuleSource) -> tuple[str, str, str] | None:
+        """The release LLVM that reads a bitcode source: the backends' (for
+        bitcode, known once `ready` returned); None: llvmlite's."""
+        if not src.is_bitcode or not self.codegen.library:
+            return None
+        return self.codegen.library, self.codegen.stamp, self.codegen.identity
+
     def emission_key(self, src: ModuleSource, data: bytes) -> str:
-        return digest({"format": EMIT_FORMAT, "llvm": llvm_env.version(), "id": src.id,
+        reader = self.reader(src)
+        return digest({"format": EMIT_FORMAT, "llvm": reader[2] if reader else llvm_env.version(), "id": src.id,
                        "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
                        "opts": self.emit_opts})
 
@@ -196,9 +204,10 @@ class Build:
             if hit is not None:
                 self._looked_up[src.path] = (b"", key, hit, stamp, read_at)
 
-    def _store(self, key: str, out: dict) -> str:
-        own = hashlib.sha256(out["bitcode"]).hexdigest()
-        self.cache.put("bc", key, out["bitcode"])
+    def _store(self, key: str, out: dict, source: bytes) -> str:
+        bitcode = source if out["bitcode"] is None else out["bitcode"]
+        own = hashlib.sha256(bitcode).hexdigest()
+        self.cache.put("bc", key, bitcode)
         self.cache.put("frag", key, orjson.dumps(out["fragments"]))
         self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"]}))
         return own
@@ -223,7 +232,7 @@ class Build:
         if known is not None:
             self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
             return known
-        await self.emission_ready()
+        await (self.ready() if src.is_bitcode else self.emission_ready())     # (see `reader`)
         found = None if force else self._looked_up.pop(src.path, None)
         try:
             data, key, hit, stamp, read_at = found or await asyncio.to_thread(self._lookup, src, force)
@@ -236,7 +245,7 @@ class Build:
             return hit
         self.state(src, ModuleStatus.EMITTING)
         try:
-            res = await self.executor.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts)
+            res = await self.executor.run(emit.emit, src.id, data, src.is_bitcode, self.emit_opts, self.reader(src))
         except TaskFailed as e:
             self.fail(src, e.message, e.line, e.col)
             return None
@@ -249,7 +258,7 @@ class Build:
         self.task_done(src, "emit", res)
         out = res.value
         try:
-            own = await asyncio.to_thread(self._store, key, out)
+            own = await asyncio.to_thread(self._store, key, out, data)
         except OSError as e:
             self.fail(src, f"cannot write the cache: {e.strerror or e}")
             return None

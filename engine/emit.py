@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from . import irtext, llvm_env, utf8
+from . import irtext, llvm_env, native_llvm, utf8
 from .errors import TaskFailed
 from .summary import summarize
 
@@ -50,15 +50,30 @@ def parse_source(source: bytes, is_bitcode: bool, opts: dict, name: str):
         raise TaskFailed(str(e).strip()) from None
 
 
-def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict) -> dict:
-    mod = parse_source(source, is_bitcode, opts, module_id)
-    if mod.triple and mod.triple != opts["triple"]:
-        raise TaskFailed(f"module targets {mod.triple!r}, the build targets {opts['triple']!r}")
-    if mod.data_layout and mod.data_layout != opts["datalayout"]:
-        raise TaskFailed(f"module data layout {mod.data_layout!r} differs from the target's {opts['datalayout']!r}")
-    llvm_env.verify(mod)
-    if opts.get("prelink_opt") is not None and not is_bitcode:
-        llvm_env.optimize(mod, opts["triple"], opts["prelink_opt"], prelink=True)
-    mt = irtext.split_module(str(mod))
+def _check_target(triple: str, layout: str, opts: dict) -> None:
+    if triple and triple != opts["triple"]:
+        raise TaskFailed(f"module targets {triple!r}, the build targets {opts['triple']!r}")
+    if layout and layout != opts["datalayout"]:
+        raise TaskFailed(f"module data layout {layout!r} differs from the target's {opts['datalayout']!r}")
+
+
+def emit(module_id: str, source: bytes, is_bitcode: bool, opts: dict,
+         reader: tuple[str, str, str] | None = None) -> dict:
+    """`reader`: the release LLVM (library, stamp, identity) that reads a
+    bitcode source, else llvmlite. A bitcode source is its own pre-link
+    bitcode (`bitcode` None: the caller has it); text is written as bitcode."""
+    if is_bitcode and reader:
+        text, triple, layout = native_llvm.read_bitcode(*reader, source, verify=True)
+        _check_target(triple, layout, opts)
+        bitcode = None
+    else:
+        mod = parse_source(source, is_bitcode, opts, module_id)
+        _check_target(mod.triple, mod.data_layout, opts)
+        llvm_env.verify(mod)
+        if opts.get("prelink_opt") is not None and not is_bitcode:
+            llvm_env.optimize(mod, opts["triple"], opts["prelink_opt"], prelink=True)
+        text = str(mod)
+        bitcode = None if is_bitcode else mod.as_bitcode()
+    mt = irtext.split_module(text)
     summary, fragments = summarize(mt, module_id, opts["triple"], opts["import_limit"])
-    return {"bitcode": mod.as_bitcode(), "summary": summary, "fragments": fragments}
+    return {"bitcode": bitcode, "summary": summary, "fragments": fragments}

@@ -1,5 +1,5 @@
-"""A release build of LLVM, driven through its C API, for the backend's
-optimisation and code generation.
+"""A release build of LLVM, driven through its C API, for reading bitcode and
+for the backend's optimisation and code generation.
 
 llvmlite's LLVM is built with assertions on, which makes its O2 pipeline and
 `emit_object` two to three times slower than a release LLVM of the same
@@ -7,15 +7,17 @@ version. The Rust toolchain ships exactly that: `<sysroot>/lib/libLLVM.so.*`,
 a shared library exporting the LLVM-C API. When it is there and has
 llvmlite's major version, backend jobs parse the planned module's text into
 it, run LLVM's ThinLTO backend pipeline (`thinlto<On>`, what lld runs) and
-emit the object there. Everything else (summaries, fragments, plans) stays
-with llvmlite, whose printed IR the same major version reads.
+emit the object there. Bitcode is read (parsed, verified, printed) there
+too, for emission and backends alike: llvmlite's assertions made that ~1.8x
+slower. Everything else (summaries, fragments, plans) is Python over the
+printed IR, which llvmlite's LLVM, of the same major version, also reads.
 
 Which LLVM compiled an object is part of its key (`backend.BackendOptions`),
 so switching between them never reuses an object of the other. It is named
 by identity (version and the SHA-256 of the library's content), never by
 its path: a checkout elsewhere, or a machine sharing the cache, whose
 toolchain is the same file reuses every object, and a worker whose library
-differs is refused (`compile_text`).
+differs is refused (`_checked`).
 """
 
 from __future__ import annotations
@@ -192,8 +194,17 @@ def _load(path: str) -> "_Library":
 
 def compile_text(library: str, stamp: str, identity: str, text: str, triple: str, cpu: str, opt: int,
                  pipeline: str, want_ir: bool) -> tuple[bytes, str | None]:
-    """Parse, verify, optimise and compile one module: (object, optimised IR),
-    in the library `identity` (a key component) names and no other. A worker
+    """Parse, verify, optimise and compile one module: (object, optimised IR)."""
+    return _checked(library, stamp, identity).compile(text, triple, cpu, opt, pipeline, want_ir)
+
+
+def read_bitcode(library: str, stamp: str, identity: str, data: bytes, verify: bool) -> tuple[str, str, str]:
+    """Parse (and verify) a bitcode module: its printed IR, triple and data layout."""
+    return _checked(library, stamp, identity).read(data, verify)
+
+
+def _checked(library: str, stamp: str, identity: str) -> "_Library":
+    """The library `identity` (a key component) names and no other. A worker
     that loaded the very file the engine described (`stamp`) trusts the
     engine's digest; any other (a cluster's worker, or the file replaced
     since) hashes its own once and is refused if it differs."""
@@ -212,7 +223,7 @@ def compile_text(library: str, stamp: str, identity: str, text: str, triple: str
         if mine != identity:
             raise TaskFailed(f"refused: this worker's LLVM ({mine}, {library}) differs from the one the "
                              f"build's keys name ({identity}); give every worker the same toolchain")
-    return lib.compile(text, triple, cpu, opt, pipeline, want_ir)
+    return lib
 
 
 class _Library:
@@ -229,6 +240,8 @@ class _Library:
             ("LLVMParseIRInContext", i, [p, p, out_p, out_p]),
             ("LLVMVerifyModule", i, [p, i, out_p]),
             ("LLVMPrintModuleToString", p, [p]),
+            ("LLVMGetTarget", s, [p]),
+            ("LLVMGetDataLayoutStr", s, [p]),
             ("LLVMDisposeModule", None, [p]),
             ("LLVMDisposeMessage", None, [p]),
             ("LLVMGetTargetFromTriple", i, [s, out_p, out_p]),
@@ -282,31 +295,45 @@ class _Library:
                 target, triple.encode(), cpu.encode(), b"", opt, _RELOC_PIC, _CODE_MODEL_DEFAULT)
         return self.machines[key]
 
-    def compile(self, text: str, triple: str, cpu: str, opt: int, pipeline: str, want_ir: bool):
+    def _parsed(self, data: bytes, failure: str, work, verify: bool = True):
+        """`work(module)` on `data` (IR text or bitcode) parsed (and verified)
+        in a context of its own; a parse error is `failure`: LLVM's message."""
         lib = self.lib
-        tm = self.machine(triple, cpu, opt)
         ctx = lib.LLVMContextCreate()
         try:
-            data = text.encode()
             buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<string>")
             mod, msg = ctypes.c_void_p(), ctypes.c_void_p()
             # The parser owns the buffer whether or not it succeeds.
             if lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(mod), ctypes.byref(msg)):
-                raise TaskFailed(f"planned module does not parse: {self._message(msg)}")
+                raise TaskFailed(f"{failure}: {self._message(msg).strip()}")
             try:
-                return self._optimise_and_emit(mod, tm, opt, pipeline, want_ir)
+                if verify:
+                    failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
+                    problem = self._message(msg)
+                    if failed:
+                        raise TaskFailed(f"module does not verify: {problem.strip()}")
+                return work(mod)
             finally:
                 lib.LLVMDisposeModule(mod)
         finally:
             lib.LLVMContextDispose(ctx)
 
+    def read(self, data: bytes, verify: bool) -> tuple[str, str, str]:
+        # The parser takes text too: anything else must not pass for bitcode.
+        if data[:4] not in (b"BC\xc0\xde", b"\xde\xc0\x17\x0b"):
+            raise TaskFailed("invalid bitcode: no bitcode magic number")
+        lib = self.lib
+        return self._parsed(data, "invalid bitcode", lambda mod: (
+            self._message(lib.LLVMPrintModuleToString(mod)),
+            (lib.LLVMGetTarget(mod) or b"").decode(), (lib.LLVMGetDataLayoutStr(mod) or b"").decode()), verify)
+
+    def compile(self, text: str, triple: str, cpu: str, opt: int, pipeline: str, want_ir: bool):
+        tm = self.machine(triple, cpu, opt)
+        return self._parsed(text.encode(), "planned module does not parse",
+                            lambda mod: self._optimise_and_emit(mod, tm, opt, pipeline, want_ir))
+
     def _optimise_and_emit(self, mod, tm, opt: int, pipeline: str, want_ir: bool):
         lib = self.lib
-        msg = ctypes.c_void_p()
-        failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
-        problem = self._message(msg)
-        if failed:
-            raise TaskFailed(f"module does not verify: {problem.strip()}")
         options = lib.LLVMCreatePassBuilderOptions()
         try:
             # As lld's LTO configures it: vectorisers on from O2.

@@ -156,6 +156,8 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
     with report.phase("emit"):
         if b.early is not None:
             await b.early.settled()
+        if any(src.is_bitcode for src in sources):
+            await b.ready()             # the LLVM that reads bitcode is in its emission key
         await asyncio.to_thread(b.look_up, sources)
         results = await each(b.executor, sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
