@@ -30,6 +30,7 @@ from .irtext import ModuleText, quote, unquote
 
 DBG_ATTACH = re.compile(r",?[ \t]*!dbg ![0-9]+")
 ATTACH = re.compile(r"(,?[ \t]*)!([a-zA-Z_.][-a-zA-Z_.0-9]*) !([0-9]+)")
+ATTR_GROUP = re.compile(r"\s+#[0-9]+\b")
 MD_ARG = re.compile(r"metadata !([0-9]+)\b")
 HEAD_EXTRAS = re.compile(r"\s+(personality|prefix|prologue) (ptr @" + irtext.NAME + r"|\S+ \S+)")
 GC_CLAUSE = re.compile(r"\s+gc \"[^\"]*\"")
@@ -114,8 +115,12 @@ def _strip_debug(define: str, debug) -> str | None:
 @functools.lru_cache(maxsize=8192)
 def _strip_global_extras(line: str) -> str:
     """A global line without metadata attachments or attribute groups."""
-    line = ATTACH.sub("", irtext.strip_comment(line))
-    return re.sub(r"\s+#[0-9]+\b", "", line)
+    line = irtext.strip_comment(line)
+    # (each pattern is tried at every position of what can be a megabyte
+    # of constant: look for its sigil first)
+    if "!" in line:
+        line = ATTACH.sub("", line)
+    return ATTR_GROUP.sub("", line) if "#" in line else line
 
 
 def _skip_type(s: str, i: int) -> int:

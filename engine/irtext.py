@@ -40,15 +40,19 @@ def strip_comment(line: str) -> str:
     semi = line.find(";")
     if semi < 0:
         return line
-    if line.find('"', 0, semi) < 0:        # most lines: no string before the `;`
-        return line[:semi].rstrip()
-    in_str = False
-    for i, ch in enumerate(line):
-        if ch == '"':
-            in_str = not in_str
-        elif ch == ";" and not in_str:
-            return line[:i].rstrip()
-    return line
+    start = 0
+    while True:
+        quote = line.find('"', start, semi)
+        if quote < 0:                     # most lines: no string before the `;`
+            return line[:semi].rstrip()
+        # Skip the string whole: a constant's can be megabytes.
+        start = line.find('"', quote + 1) + 1
+        if not start:                     # unterminated: the rest is in it
+            return line
+        if start > semi:
+            semi = line.find(";", start)
+            if semi < 0:
+                return line
 
 
 def first_line(text: str) -> str:
