@@ -271,7 +271,8 @@ class FragmentBuilder:
         consts: dict[str, str] = {}
         decls: dict[str, str] = {}
         promote = [name] if name in renames else []
-        pending = [r for r in dict.fromkeys(irtext.global_refs(body)) if r != own]
+        # (the body's references after the renames: they rename one to one)
+        pending = [r for r in dict.fromkeys(renames.get(r, r) for r in refs) if r != own]
         while pending:
             ref = pending.pop(0)
             if ref in consts or ref in decls:
