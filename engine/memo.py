@@ -15,15 +15,16 @@ from .cache import atomic_write
 T = TypeVar("T")
 
 
-def remembered(memo: Path | None, key, work: Callable[[], T], fields: tuple[str, str] = ("key", "value")) -> T:
+def remembered(memo: Path | None, key, work: Callable[[], T], valid: Callable[[object], bool],
+               fields: tuple[str, str] = ("key", "value")) -> T:
     """`work()`, unless `memo` keeps its answer for `key` (a JSON value):
     stored as the two `fields` of an object, named as files already written
-    name them. A missing or damaged file is worked out again; one that cannot
-    be written is kept next time, maybe."""
+    name them. A missing or damaged file (its answer not `valid`) is worked
+    out again; one that cannot be written is kept next time, maybe."""
     key_field, value_field = fields
     try:
         known = orjson.loads(memo.read_bytes()) if memo is not None else {}
-        if known.get(key_field) == key:
+        if known.get(key_field) == key and valid(known[value_field]):
             return known[value_field]
     except (OSError, orjson.JSONDecodeError, AttributeError, KeyError):
         pass

@@ -164,7 +164,8 @@ def _described(path: str, stamp: str, memo: Path | None) -> Codegen:
 def _remembered_identity(path: str, stamp: str, memo: Path | None) -> str:
     """`_identity`, kept in `memo` for the very file it was taken of:
     hashing the library was ~0.1 s of every one-shot `thinwatch build`."""
-    return remembered(memo, f"{path}\0{stamp}", lambda: _identity(path, stamp), fields=("file", "identity"))
+    return remembered(memo, f"{path}\0{stamp}", lambda: _identity(path, stamp), lambda known: isinstance(known, str),
+                      fields=("file", "identity"))
 
 
 @lru_cache(maxsize=None)

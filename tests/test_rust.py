@@ -17,6 +17,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, cargo_release_dir, edit, run_exe, thinwatch, undefined_symbols_of
 from thinwatch.engine.frontends.cargo import CargoProject, linkshim
+from thinwatch.engine.frontends.cargo import project as cargo_project
 from thinwatch.engine.frontends.cargo.config import user_config
 from thinwatch.engine.frontends.cargo.cfg_expr import matches
 from thinwatch.engine.reporter import Reporter
@@ -94,6 +95,23 @@ def test_the_front_end_says_when_cargo_compiles(rust_ws):
     assert prepare() and told == [1]
     told.clear()
     assert prepare() and told == []
+
+
+def test_a_damaged_nm_memo_is_worked_out_again(tmp_path, monkeypatch):
+    """What `nm` said is kept between processes, and read back only if it is
+    a list of names: a symbol that is not a string would leave a needed
+    symbol unpreserved."""
+    (tmp_path / "n.c").write_text('int printf(const char *, ...);\nint f(void) { return printf("x"); }\n')
+    obj = tmp_path / "n.o"
+    subprocess.run(["cc", "-c", str(tmp_path / "n.c"), "-o", str(obj)], check=True)
+    inputs, memo = [(obj, hashlib.sha256(obj.read_bytes()).hexdigest())], tmp_path / "memo.json"
+    assert "printf" in cargo_project.undefined_symbols(inputs, memo)
+    key = orjson.loads(memo.read_bytes())["key"]
+    for kept, expected in ((["kept"], {"kept"}), (7, None), (["printf", 3], None)):
+        monkeypatch.setattr(cargo_project, "_undefined_cache", {})     # a new process
+        memo.write_bytes(orjson.dumps({"key": key, "symbols": kept}))
+        found = cargo_project.undefined_symbols(inputs, memo)
+        assert found == expected if expected else "printf" in found
 
 
 def test_cross_crate_inlining(rust_ws, pool):

@@ -133,9 +133,11 @@ def test_the_backend_llvm_is_named_by_content_and_remembered_for_that_very_file(
     assert native_llvm.choose("auto", ROOT, fresh).identity == codegen.identity
     assert orjson.loads(fresh.read_bytes())["identity"] == codegen.identity
     this_file, another = f"{codegen.library}\0{codegen.stamp}", f"{codegen.library}\0another stamp"
-    for name, file, expected in (("kept", this_file, "as kept"), ("stale", another, codegen.identity)):
+    for name, file, kept, expected in (("kept", this_file, "as kept", "as kept"),
+                                       ("stale", another, "as kept", codegen.identity),
+                                       ("damaged", this_file, 7, codegen.identity)):
         memo = tmp_path / f"{name}.json"
-        memo.write_bytes(orjson.dumps({"file": file, "identity": "as kept"}))
+        memo.write_bytes(orjson.dumps({"file": file, "identity": kept}))
         assert native_llvm.choose("auto", ROOT, memo).identity == expected
 
 

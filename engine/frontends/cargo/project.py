@@ -62,8 +62,13 @@ def undefined_symbols(inputs: list[tuple[Path, str | None]], memo: Path | None =
     known = orjson.dumps(key)
     if known not in _undefined_cache:
         paths = [path for path, _ in inputs]
-        _undefined_cache[known] = set(remembered(memo, key, lambda: sorted(_nm(paths)), fields=("key", "symbols")))
+        _undefined_cache[known] = set(remembered(memo, key, lambda: sorted(_nm(paths)), _names,
+                                                 fields=("key", "symbols")))
     return _undefined_cache[known]
+
+
+def _names(known) -> bool:
+    return isinstance(known, list) and all(isinstance(name, str) for name in known)
 
 
 def _nm(paths: list[Path]) -> set[str]:
