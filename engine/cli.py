@@ -262,7 +262,8 @@ def _run(args, root: Path, terminal: TerminalUI | None) -> int:
     watching = not args.once and (args.command in ("watch", "run") or (args.command == "test" and args.watch))
     if watching and terminal is not None and not (args.no_tui or args.json) and sys.stdout.isatty():
         return terminal(root, args.jobs, args.on_change, tests=args.command == "test", options=args.selection,
-                        run=args.run, test_args=args.rest, executor=args.executor, cache_dir=args.cache_dir)
+                        run=args.run, test_args=args.rest, executor=args.executor, cache_dir=args.cache_dir,
+                        wait=args.wait)
     return asyncio.run(_headless(args, root))
 
 

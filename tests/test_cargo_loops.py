@@ -170,3 +170,5 @@ def test_a_watch_on_a_terminal_opens_the_terminal_ui_with_its_session_arguments(
     for asked in ("--no-tui", "--json", "--once"):
         assert cli.run([*words, str(ws), asked], terminal) == 3
     assert len(opened) == 1
+    assert session["wait"] is False
+    assert cli.run([*words, str(ws), "--wait"], terminal) == 0 and opened[-1][3]["wait"] is True
