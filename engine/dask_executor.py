@@ -29,6 +29,7 @@ import uuid
 from . import llvm_env
 from .errors import ConfigError, TaskFailed, WorkerCrashed
 from .executor import TaskResult
+from .settings import DASK
 
 # An unreachable scheduler must fail at once, not after a long retry.
 CONNECT_TIMEOUT = 5.0
@@ -57,7 +58,7 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError:
-            raise ConfigError(f"executor dask://{address} needs Dask: pip install 'thinwatch[dask]'") from None
+            raise ConfigError(f"executor {DASK}{address} needs Dask: pip install 'thinwatch[dask]'") from None
         host, _, port = address.rpartition(":")
         try:
             # A refused connection is known at once; Dask's own connect retries until its timeout.

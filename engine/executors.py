@@ -11,8 +11,7 @@ from .errors import ConfigError
 from .executor import Executor
 from .frontends import open_project
 from .pool import TaskPool
-
-SCHEME = "dask://"
+from .settings import DASK
 
 
 def setting_of(root: Path, options=None) -> str:
@@ -30,4 +29,4 @@ def open_executor(setting: str, jobs: int) -> Executor:
     if not setting:
         return TaskPool(jobs)
     from .dask_executor import DaskExecutor
-    return DaskExecutor(setting.removeprefix(SCHEME))
+    return DaskExecutor(setting.removeprefix(DASK))

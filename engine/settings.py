@@ -18,7 +18,8 @@ from .cache import DEFAULT_MAX_AGE, DEFAULT_MAX_BYTES
 from .errors import ConfigError
 
 _TOML_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
-_EXECUTOR = re.compile(r"dask://[^\s/:]+:\d{1,5}")
+DASK = "dask://"                    # an executor setting's scheme for a Dask scheduler
+_EXECUTOR = re.compile(re.escape(DASK) + r"[^\s/:]+:\d{1,5}")
 
 
 def read_toml(path: Path) -> dict:
