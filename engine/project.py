@@ -114,12 +114,9 @@ class Project:
     def cache_root(self) -> Path:
         return self.cache_dir or self.build_dir / "cache"
 
-    async def prepare(self, report: "Reporter", tests: bool, early: EarlyModules | None,
-                      compiling: Callable[[], None] = lambda: None) -> list[Unit] | None:
+    async def prepare(self, report: "Reporter", tests: bool, early: EarlyModules | None) -> list[Unit] | None:
         """This build's link units, or None if the front end failed (it has
-        reported why). `tests`: build the test harnesses too. `compiling` is
-        called once the front end starts compiling (tasks will follow: the
-        executor gets ready meanwhile)."""
+        reported why). `tests`: build the test harnesses too."""
         raise NotImplementedError
 
     async def run_tests(self, sink: Callable[[Event], None], generation: int, args: Sequence[str] = ()) -> bool:

@@ -110,7 +110,7 @@ async def _build(project, b: Build, tests: bool) -> BuildFinished:
                                backend_llvm=b.codegen.label if b.codegen else "", executor=b.executor.where)
 
     with report.phase("frontend"):
-        units = await project.prepare(report, tests, b.early.start if b.early else None, b.executor.warm)
+        units = await project.prepare(report, tests, b.early.start if b.early else None)
     if units is None:
         return finish(False)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
 import re
@@ -16,11 +15,10 @@ import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, build, cargo_release_dir, edit, run_exe, thinwatch, undefined_symbols_of
-from thinwatch.engine.frontends.cargo import CargoProject, linkshim
+from thinwatch.engine.frontends.cargo import linkshim
 from thinwatch.engine.frontends.cargo import project as cargo_project
 from thinwatch.engine.frontends.cargo.config import user_config
 from thinwatch.engine.frontends.cargo.cfg_expr import matches
-from thinwatch.engine.reporter import Reporter
 
 SAMPLE_RUST = ROOT / "sample_crates" / "rust"
 
@@ -81,20 +79,6 @@ def test_binary_matches_cargo_and_spans_three_crates(rust_ws, tmp_path, pool):
 
 def objects_dir(ws: Path) -> Path:
     return ws / ".thinwatch" / "units" / "app" / "objects"
-
-
-def test_the_front_end_says_when_cargo_compiles(rust_ws):
-    """A build's workers start while cargo compiles, not after it (the
-    scheduler warms its executor then); a build cargo finds fresh starts none."""
-    project = CargoProject.open(rust_ws)
-    project.build_dir.mkdir(parents=True, exist_ok=True)
-    told = []
-
-    def prepare():
-        return asyncio.run(project.prepare(Reporter(lambda event: None, 1), False, None, lambda: told.append(1)))
-    assert prepare() and told == [1]
-    told.clear()
-    assert prepare() and told == []
 
 
 def test_a_damaged_nm_memo_is_worked_out_again(tmp_path, monkeypatch):

@@ -58,7 +58,7 @@ class Workspace(Project):
     def open(cls, root: Path, options=None) -> "Workspace":
         return load(root)
 
-    async def prepare(self, report, tests: bool, early, compiling=None) -> list[Unit]:
+    async def prepare(self, report, tests: bool, early) -> list[Unit]:
         return self.units()
 
     def units(self) -> list[Unit]:

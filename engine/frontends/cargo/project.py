@@ -179,11 +179,10 @@ class CargoProject(Project):
         return env
 
     async def prepare(self, report: Reporter, tests: bool, early: EarlyModules | None,
-                      compiling: Callable[[], None] = lambda: None, again: bool = False) -> list[Unit] | None:
+                      again: bool = False) -> list[Unit] | None:
         """Run cargo; the link units of this build, or None if cargo failed.
 
-        `early` is handed every rlib's modules as soon as cargo has rebuilt it;
-        `compiling` is called when cargo says it compiles a crate.
+        `early` is handed every rlib's modules as soon as cargo has rebuilt it.
         """
         cmd = ["cargo", "test", "--no-run"] if tests else ["cargo", "build"]
         env = self.cargo_env()
@@ -227,19 +226,8 @@ class CargoProject(Project):
                                 early(partial(early_modules, Path(name), self.build_dir / "early" / Path(name).stem))
                 elif msg.get("reason") == "compiler-message":
                     self._diagnostic(msg["message"], report)
-        async def progress() -> bytes:
-            """cargo's standard error, whole, read as it comes: its first
-            `Compiling` (a word split between two reads only delays it)."""
-            chunks, told = [], False
-            while chunk := await proc.stderr.read(1 << 16):
-                chunks.append(chunk)
-                if not told and b"Compiling" in chunk:
-                    compiling()
-                    told = True
-            return b"".join(chunks)
-
         try:
-            _, stderr, _ = await asyncio.gather(messages(), progress(), proc.wait())
+            _, stderr, _ = await asyncio.gather(messages(), proc.stderr.read(), proc.wait())
         except asyncio.CancelledError:
             await stop(proc)
             raise
@@ -264,7 +252,7 @@ class CargoProject(Project):
             # (deleted, or written by an older shim): make it link them again.
             for art in lost:
                 _forget(art.executable)
-            return await self.prepare(report, tests, early, compiling, again=True)
+            return await self.prepare(report, tests, early, again=True)
         if lost:
             report.diagnostic("error", "cargo linked " + ", ".join(str(art.executable) for art in lost)
                               + " without thinwatch's linker shim (is another `-C linker` set?)")
