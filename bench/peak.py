@@ -3,8 +3,10 @@ descendants alive at one moment, of their proportional set size (PSS: a page
 shared by n processes counts 1/n in each, so the LLVM library every worker
 maps is counted once, not once per worker).
 
-Sampling costs CPU, so the benchmark measures memory in builds it does not
-time.
+Sampling costs CPU (each sample reads every process's smaps_rollup), so
+the generated workspace's benchmark measures memory in builds it does not
+time; the real programs' cold builds are timed with it on, for every tool
+alike (bench/real.py), which makes them all seconds slower than unsampled.
 """
 
 from __future__ import annotations
