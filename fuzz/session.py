@@ -33,11 +33,14 @@ class Result:
 
 def propose(target, tree: Tree, rng: random.Random, step: int, history: list[Edit]) -> Edit:
     """A random edit that applies to `tree` and, for checked kinds, adds no
-    problem. While a deliberate break is in, its fix is the likely next edit."""
+    problem. While a deliberate break is in, or an edit after which the
+    program hung, its fix is the likely next edit: a hang costs every step
+    the run's timeout twice until it is undone."""
     before = target.problems(tree)
     kinds = list(target.proposers) + ["revert"]
     weights = [w for w, _, _ in target.proposers.values()] + [10]
-    broken = [e for e in history if e["kind"] == "break" and apply_changes(tree, invert(e["changes"]))]
+    broken = [e for e in history if (e["kind"] == "break" or e.get("hung"))
+              and apply_changes(tree, invert(e["changes"]))]
     for _ in range(50):
         kind = "revert" if broken and rng.random() < 0.7 else rng.choices(kinds, weights)[0]
         if kind == "revert":
@@ -82,6 +85,8 @@ class Runner:
         res.edits.append(edit)
         self._last, res.mismatch = self.target.check(ws, self.pool, self.work, len(res.edits))
         res.failed_builds += not self._last.ok
+        if self._last.run == "timeout":
+            edit["hung"] = True
         return after
 
     def _verdict(self, res: Result) -> str:
