@@ -40,10 +40,11 @@ EMIT_FORMAT = 5
 PRELINK_OPT = 2
 
 
-def emit_options(target: str | None) -> dict:
-    """What every emission reads besides its source. It loads llvmlite's
-    LLVM: the scheduler asks for it in a thread while the front end runs."""
-    triple = target or llvm_env.host_triple()
+def emit_options(target: str | None, build_dir: Path | None = None) -> dict:
+    """What every emission reads besides its source. It may load llvmlite's
+    LLVM (`llvm_env.facts`): the scheduler asks for it in a thread while the
+    front end runs."""
+    triple = target or llvm_env.facts(build_dir).host_triple
     try:
         layout = llvm_env.datalayout(triple)
     except TaskFailed as e:

@@ -5,15 +5,25 @@ machines are cached per (triple, opt level, CPU) for the life of the worker.
 Objects are emitted for the CPU the build names (Cargo: rustc's
 `-C target-cpu`, as it passes it to lld; else the triple's generic one), never
 the host's unasked, with PIC relocations: they link with `-pie`.
+
+The engine asks llvmlite's LLVM only for constants of its library (`Facts`),
+which a build directory remembers between processes.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+from dataclasses import asdict, dataclass
 from functools import cache
+from pathlib import Path
+from typing import get_type_hints
 
 import llvmlite
 
+from . import files
 from .errors import TaskFailed
+from .memo import remembered
 
 _machines: dict[tuple[str, int], object] = {}
 _ready = False
@@ -28,9 +38,60 @@ def binding():
     return llvmlite.binding
 
 
-@cache
+@dataclass(frozen=True)
+class Facts:
+    """What the engine asks of llvmlite's LLVM besides compiling: constants
+    of its library file."""
+    version: str            # part of every key
+    major: int              # the IR thinwatch writes is this major's
+    host_triple: str
+    host_datalayout: str
+
+
+# What llvmlite.binding loads, from the package's own directory.
+_LIBRARY = {"win32": "llvmlite.dll", "darwin": "libllvmlite.dylib"}.get(sys.platform, "libllvmlite.so")
+
+
+_learnt: Facts | None = None
+_learning = threading.Lock()
+
+
+def facts(build_dir: Path | None = None) -> Facts:
+    """llvmlite's facts, learnt once per process: from `build_dir`'s memo of
+    them for the very library file llvmlite loads, else by loading it. A new
+    process's no-op build needs nothing else of llvmlite, and loading it only
+    to learn these was ~15 ms of it."""
+    global _learnt
+    with _learning:
+        if _learnt is None:
+            _learnt = remembered_facts(build_dir / "llvmlite.json" if build_dir is not None else None)
+        return _learnt
+
+
+def remembered_facts(memo: Path | None) -> Facts:
+    library = Path(llvmlite.__file__).parent / "binding" / _LIBRARY
+    key = [str(library), files.stamp(library), llvmlite.__version__]
+    if key[1] is None:           # not where llvmlite keeps it: nothing to vouch for a memo
+        return _work_out()
+    return Facts(**remembered(memo, key, lambda: asdict(_work_out()), _valid, fields=("library", "facts")))
+
+
+def _valid(known) -> bool:
+    kinds = get_type_hints(Facts)
+    return (isinstance(known, dict) and known.keys() == kinds.keys()
+            and all(isinstance(known[name], kind) for name, kind in kinds.items()))
+
+
+def _work_out() -> Facts:
+    init()
+    info = binding().llvm_version_info
+    triple = binding().get_default_triple()
+    return Facts(f"llvmlite {llvmlite.__version__} / LLVM {'.'.join(map(str, info))}", info[0],
+                 triple, str(machine(triple, 2).target_data))
+
+
 def version() -> str:
-    return f"llvmlite {llvmlite.__version__} / LLVM {'.'.join(map(str, binding().llvm_version_info))}"
+    return facts().version
 
 
 def init() -> None:
@@ -41,11 +102,6 @@ def init() -> None:
         # Without the asm parser LLVM aborts on inline and module-level assembly.
         binding().initialize_native_asmparser()
         _ready = True
-
-
-def host_triple() -> str:
-    init()
-    return binding().get_default_triple()
 
 
 def machine(triple: str, opt: int, cpu: str = ""):
@@ -61,7 +117,8 @@ def machine(triple: str, opt: int, cpu: str = ""):
 
 
 def datalayout(triple: str) -> str:
-    return str(machine(triple, 2).target_data)
+    known = facts()
+    return known.host_datalayout if triple == known.host_triple else str(machine(triple, 2).target_data)
 
 
 def verify(mod) -> None:

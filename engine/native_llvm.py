@@ -64,11 +64,11 @@ def llvmlite_codegen() -> Codegen:
                    f"{llvm_env.version()} (assertions {llvm_env.binding().llvm_assertions_state})")
 
 
-def choose(setting: str, cwd: Path, memo: Path | None = None) -> Codegen:
+def choose(setting: str, cwd: Path, build_dir: Path | None = None) -> Codegen:
     """The backend LLVM for a workspace setting: "auto" (the Rust toolchain's
     libLLVM if it has llvmlite's major version, else llvmlite), "llvmlite",
-    or the path of an LLVM shared library. `memo`: a file (in the build
-    directory) keeping the library's identity between processes."""
+    or the path of an LLVM shared library. `build_dir` keeps the library's
+    identity, and llvmlite's facts, between processes."""
     if setting == "llvmlite":
         return llvmlite_codegen()
     if setting == "auto":
@@ -76,7 +76,7 @@ def choose(setting: str, cwd: Path, memo: Path | None = None) -> Codegen:
         if found is None:
             return llvmlite_codegen()
         try:
-            return _describe(found, memo)
+            return _describe(found, build_dir)
         except ConfigError:
             return llvmlite_codegen()
     path = Path(setting).expanduser()
@@ -84,7 +84,7 @@ def choose(setting: str, cwd: Path, memo: Path | None = None) -> Codegen:
         path = cwd / path
     if not path.is_file():
         raise ConfigError(f"llvm = {setting!r}: no such file")
-    return _describe(str(path.resolve()), memo)
+    return _describe(str(path.resolve()), build_dir)
 
 
 _toolchains: dict[str, tuple[tuple, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
@@ -143,28 +143,29 @@ def _file_id(path: str) -> str:
     return f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}"
 
 
-def _describe(path: str, memo: Path | None) -> Codegen:
-    return _described(path, _file_id(path), memo)
+def _describe(path: str, build_dir: Path | None) -> Codegen:
+    return _described(path, _file_id(path), build_dir)
 
 
 @lru_cache(maxsize=None)
-def _described(path: str, stamp: str, memo: Path | None) -> Codegen:
+def _described(path: str, stamp: str, build_dir: Path | None) -> Codegen:
     lib = _load(path)
     if lib.stamp != stamp:
         raise ConfigError(f"{path} changed on disk after thinwatch loaded it: restart thinwatch")
     version = lib.version()
-    want = llvm_env.binding().llvm_version_info[0]
+    want = llvm_env.facts(build_dir).major
     if version[0] != want:
         raise ConfigError(f"{path} is LLVM {'.'.join(map(str, version))}; "
                           f"the IR thinwatch writes needs LLVM {want}")
     name = f"LLVM {'.'.join(map(str, version))}"
-    return Codegen(path, stamp, _remembered_identity(path, stamp, memo), "thinlto", f"{name}, {path}")
+    return Codegen(path, stamp, _remembered_identity(path, stamp, build_dir), "thinlto", f"{name}, {path}")
 
 
-def _remembered_identity(path: str, stamp: str, memo: Path | None) -> str:
-    """`_identity`, kept in `memo` for the very file it was taken of:
+def _remembered_identity(path: str, stamp: str, build_dir: Path | None) -> str:
+    """`_identity`, kept in `build_dir` for the very file it was taken of:
     hashing the library was ~0.1 s of every one-shot `thinwatch build`."""
-    return remembered(memo, f"{path}\0{stamp}", lambda: _identity(path, stamp), lambda known: isinstance(known, str),
+    return remembered(build_dir / "llvm-identity.json" if build_dir is not None else None, f"{path}\0{stamp}",
+                      lambda: _identity(path, stamp), lambda known: isinstance(known, str),
                       fields=("file", "identity"))
 
 

@@ -61,10 +61,9 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
         if cache_dir is not None:
             project.cache_dir = cache_dir
         open_build_dir(project.build_dir)
-        # Both load an LLVM (~0.05-0.15 s): they run while cargo does.
-        emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target))
-        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root,
-                                                   project.build_dir / "llvm-identity.json"))
+        # Both may load an LLVM (~0.05-0.15 s) the build dir has no memo of: they run while cargo does.
+        emit_opts = asyncio.ensure_future(_in_thread(emit_options, project.target, project.build_dir))
+        codegen = asyncio.ensure_future(_in_thread(choose, project.llvm, project.root, project.build_dir))
         b = Build(project, executor, report, codegen, emit_opts, memory)
         b.one_shot = one_shot
         try:

@@ -35,7 +35,7 @@ crunch = 0x8e441d35
 
 def reference_build(ws: Path, out: Path) -> Path:
     """Every module compiled on its own (no cross-module optimisation), cc-linked."""
-    triple = llvm_env.host_triple()
+    triple = llvm_env.facts().host_triple
     header = f'target triple = "{triple}"\ntarget datalayout = "{llvm_env.datalayout(triple)}"\n'
     objs = []
     for i, path in enumerate(sorted(ws.rglob("*.ll"))):

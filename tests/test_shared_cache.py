@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR, build, clean_outputs, edit, outputs, thinwatch
-from thinwatch.engine import native_llvm
+from thinwatch.engine import files, llvm_env, native_llvm
 from thinwatch.engine.cache import Cache, PRIVATE_MODES, SHARED_MODES
 from test_rust import SAMPLE_RUST
 
@@ -129,16 +129,37 @@ def test_the_backend_llvm_is_named_by_content_and_remembered_for_that_very_file(
     if not codegen.library:
         pytest.skip("no Rust toolchain libLLVM of llvmlite's major version")
     assert codegen.library not in codegen.identity and " sha256:" in codegen.identity
-    fresh = tmp_path / "fresh.json"
+    fresh = tmp_path / "fresh"
     assert native_llvm.choose("auto", ROOT, fresh).identity == codegen.identity
-    assert orjson.loads(fresh.read_bytes())["identity"] == codegen.identity
+    assert orjson.loads((fresh / "llvm-identity.json").read_bytes())["identity"] == codegen.identity
     this_file, another = f"{codegen.library}\0{codegen.stamp}", f"{codegen.library}\0another stamp"
     for name, file, kept, expected in (("kept", this_file, "as kept", "as kept"),
                                        ("stale", another, "as kept", codegen.identity),
                                        ("damaged", this_file, 7, codegen.identity)):
+        build_dir = tmp_path / name
+        build_dir.mkdir()
+        (build_dir / "llvm-identity.json").write_bytes(orjson.dumps({"file": file, "identity": kept}))
+        assert native_llvm.choose("auto", ROOT, build_dir).identity == expected
+
+
+def test_llvmlites_facts_are_remembered_for_that_very_library_file(tmp_path):
+    """Its version (in every key), host triple and data layout are kept for
+    the library file llvmlite loads, and read back only for that file."""
+    fresh = tmp_path / "fresh.json"
+    worked_out = llvm_env.remembered_facts(fresh)
+    assert worked_out.version == llvm_env.version() and worked_out.major == llvm_env.binding().llvm_version_info[0]
+    assert worked_out.host_triple == llvm_env.binding().get_default_triple()
+    this_file = orjson.loads(fresh.read_bytes())["library"]
+    assert this_file[0].endswith("libllvmlite.so") and this_file[1] == files.stamp(this_file[0])
+    as_kept = {**vars(worked_out), "version": "as kept"}
+    another = [this_file[0], [*this_file[1][:-1], this_file[1][-1] + 1], this_file[2]]
+    for name, file, kept, expected in (("kept", this_file, as_kept, "as kept"),
+                                       ("stale", another, as_kept, worked_out.version),
+                                       ("damaged", this_file, {**as_kept, "major": "22"}, worked_out.version),
+                                       ("short", this_file, {"version": "as kept"}, worked_out.version)):
         memo = tmp_path / f"{name}.json"
-        memo.write_bytes(orjson.dumps({"file": file, "identity": kept}))
-        assert native_llvm.choose("auto", ROOT, memo).identity == expected
+        memo.write_bytes(orjson.dumps({"library": file, "facts": kept}))
+        assert llvm_env.remembered_facts(memo).version == expected, name
 
 
 def _modes(root: Path) -> tuple[int, int, int, int]:
