@@ -20,7 +20,7 @@ from pathlib import Path
 
 import orjson
 
-from .anchors import CargoAlone, CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once
+from .anchors import CargoAlone, CargoAnchor, Result, ThinwatchWatch, run_exe, sha, thinwatch_once, write_bytecode
 from .generate import CargoSpec, Edit, IRSpec, generate_cargo, generate_ir
 from .real import PROGRAMS, QUICK, real_bench, report_real
 from .stats import fmt, log, median, ratio
@@ -371,6 +371,7 @@ def main(argv=None) -> int:
     work.mkdir(parents=True, exist_ok=True)
     real_reps = a.real_reps or (1 if a.quick else 3)
     data = {"env": environment(), "jobs": a.jobs, "reps": reps, "quick": a.quick, "real_reps": real_reps}
+    write_bytecode()
     try:
         if not a.no_cargo:
             data["cargo"] = cargo_bench(work, CargoSpec(crates=a.crates, modules=a.modules, seed=a.seed),
