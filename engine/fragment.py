@@ -261,12 +261,6 @@ class FragmentBuilder:
                 return None, f"references alias @{r}"
         renames = self.rename_map(refs)
         own = renames.get(name, name)
-        body = irtext.substitute(body, renames)
-        first, rest = body.split("\n", 1)
-        first = irtext.drop_comdat(first)
-        first = irtext.set_linkage(first, own, "available_externally",
-                                   "hidden" if name in renames else None)
-        body = first + "\n" + rest
 
         consts: dict[str, str] = {}
         decls: dict[str, str] = {}
@@ -306,9 +300,17 @@ class FragmentBuilder:
         def renum(t: str) -> str:
             return irtext.substitute(t, mds=md_map, attrs=attr_map)
 
+        # Renamed and renumbered in one pass: renaming leaves every `#N` and
+        # `!N`, so the body as it was names the groups and metadata it will.
+        body = irtext.substitute(body, renames, mds=md_map, attrs=attr_map)
+        first, rest = body.split("\n", 1)
+        first = irtext.drop_comdat(first)
+        first = irtext.set_linkage(first, own, "available_externally",
+                                   "hidden" if name in renames else None)
+        body = first + "\n" + rest
         types = self._type_closure(ordered + md_texts)
         imported = {
-            "define": renum(body),
+            "define": body,
             "name": own,
             "consts": {k: renum(v) for k, v in sorted(consts.items())},
             "decls": {k: renum(v) for k, v in sorted(decls.items())},
