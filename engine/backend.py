@@ -1,11 +1,16 @@
 """Backend task (runs in a worker): pre-link bitcode + plan + import fragments
 -> native object. A pure function of its arguments: it reads no files.
 
-The plan is applied to the printed module: promoted locals are renamed and
-made hidden externals, internalized symbols become internal, non-prevailing
-linkonce/weak copies become `available_externally` (functions) or
-declarations (variables), and the imported fragments are merged in. The
-result is parsed once, optimised and compiled.
+The plan: promoted locals are renamed and made hidden externals,
+internalized symbols become internal, non-prevailing linkonce/weak copies
+become `available_externally` (functions) or declarations (variables), and
+the imported fragments come in. In the toolchain's LLVM the plan is applied
+to the parsed bitcode and the fragments are linked in (`native_llvm`);
+printing the module and parsing it again was ~10% of every job. In
+llvmlite, or where that cannot be done (a non-ODR function to make a
+declaration, a fragment with struct types), the plan is applied to the
+printed module, the fragments are merged into its text, and the result is
+parsed once, optimised and compiled.
 """
 
 from __future__ import annotations
@@ -54,8 +59,13 @@ def _to_declaration(mt: irtext.ModuleText, name: str) -> None:
         ent.text = global_declaration(ent.text, name)
 
 
+def promotions(module_id: str, plan: dict) -> dict[str, str]:
+    """The new name of each local the plan promotes."""
+    return {n: promoted_name(n, module_id) for n in plan["promote"]}
+
+
 def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
-    renames = {n: promoted_name(n, module_id) for n in plan["promote"]}
+    renames = promotions(module_id, plan)
     if renames:
         text = irtext.substitute(text, renames)
     mt = irtext.split_module(text)
@@ -73,6 +83,34 @@ def apply_plan(text: str, module_id: str, plan: dict) -> irtext.ModuleText:
 
 def run_backend(module_id: str, bitcode: bytes, plan: dict, fragments: list[Fragment],
                 opts: BackendOptions, want_ir: bool = False) -> dict:
+    # A fragment with struct types takes the text path: merging it there
+    # skips it on a clash with the module's own types.
+    if opts.library and not any(frag.types for frag in fragments):
+        out = planned_in_bitcode(module_id, bitcode, plan, fragments, opts, want_ir)
+        if out is not None:
+            return out
+    return planned_in_text(module_id, bitcode, plan, fragments, opts, want_ir)
+
+
+def planned_in_bitcode(module_id: str, bitcode: bytes, plan: dict, fragments: list[Fragment],
+                       opts: BackendOptions, want_ir: bool = False) -> dict | None:
+    """The plan applied to the parsed module in the toolchain's LLVM and the
+    fragments linked in; None where that cannot be done (`native_llvm`)."""
+    imports = irtext.ModuleText()
+    names = merge(imports, fragments)
+    out = native_llvm.compile_planned(opts.library, opts.library_stamp, opts.codegen, bitcode, plan,
+                                      promotions(module_id, plan), imports.render() if fragments else "", names,
+                                      opts.triple, opts.cpu, opts.opt_level, opts.pipeline, want_ir)
+    if out is None:
+        return None
+    obj, ir, imported = out
+    return {"object": obj, "imported": imported, "ir": ir}
+
+
+def planned_in_text(module_id: str, bitcode: bytes, plan: dict, fragments: list[Fragment],
+                    opts: BackendOptions, want_ir: bool = False) -> dict:
+    """The plan applied to the printed module and the fragments merged into
+    its text, parsed once, optimised and compiled."""
     if opts.library:
         # Verified when emitted; the planned module is verified as it is compiled.
         own = native_llvm.read_bitcode(opts.library, opts.library_stamp, opts.codegen, bitcode, verify=False)[0]

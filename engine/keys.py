@@ -14,7 +14,8 @@ from .names import demangle
 from .thinlink import ModulePlan
 
 # 4: no machine path in the key (the LLVM by content, not by path)
-KEY_FORMAT = 4
+# 5: the toolchain's LLVM applies the plan to the bitcode and links the fragments in
+KEY_FORMAT = 5
 
 
 def components(module_id: str, own_hash: str, plan: ModulePlan, options: BackendOptions) -> dict:

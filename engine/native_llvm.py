@@ -25,6 +25,7 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import re
 import subprocess
 import time
 from dataclasses import dataclass
@@ -46,6 +47,10 @@ _RELOC_PIC = 2              # LLVMRelocPIC
 _CODE_MODEL_DEFAULT = 0     # LLVMCodeModelDefault
 _OBJECT_FILE = 1            # LLVMObjectFile
 _RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
+# LLVMLinkage values of the linkages a backend plan sets (thinlink.py).
+_LINKAGE = {"": 0, "available_externally": 1, "weak": 5, "weak_odr": 6, "internal": 8}
+_HIDDEN = 1                 # LLVMHiddenVisibility
+_NO_UNNAMED_ADDR = 0        # LLVMNoUnnamedAddr
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,27 @@ def compile_text(library: str, stamp: str, identity: str, text: str, triple: str
     return _checked(library, stamp, identity).compile(text, triple, cpu, opt, pipeline, want_ir)
 
 
+def compile_planned(library: str, stamp: str, identity: str, bitcode: bytes, plan: dict,
+                    renames: dict[str, str], fragments: str, fragment_names: list[str], triple: str,
+                    cpu: str, opt: int, pipeline: str, want_ir: bool) -> tuple[bytes, str | None, list[str]] | None:
+    """Apply a backend plan to a module's bitcode, link the imported
+    fragments (the text of their definitions, declarations and metadata)
+    in, verify, optimise and compile: (object, optimised IR, the fragments'
+    functions it took). None when the plan cannot be applied this way
+    (`_Library._apply`): the caller takes the text path."""
+    return _checked(library, stamp, identity).compile_planned(bitcode, plan, renames, fragments, fragment_names,
+                                                             triple, cpu, opt, pipeline, want_ir)
+
+
+def _symbol(name: str) -> bytes:
+    """A symbol's bytes from the name as LLVM prints it unquoted (`\\XX` for
+    a byte it does not print as itself)."""
+    return _ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), name.encode())
+
+
+_ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2})")
+
+
 def read_bitcode(library: str, stamp: str, identity: str, data: bytes, verify: bool) -> tuple[str, str, str]:
     """Parse (and verify) a bitcode module: its printed IR, triple and data layout."""
     return _checked(library, stamp, identity).read(data, verify)
@@ -259,6 +285,19 @@ class _Library:
             ("LLVMGetBufferStart", p, [p]),
             ("LLVMGetBufferSize", ctypes.c_size_t, [p]),
             ("LLVMDisposeMemoryBuffer", None, [p]),
+            ("LLVMGetModuleContext", p, [p]),
+            ("LLVMGetNamedFunction", p, [p, s]),
+            ("LLVMGetNamedGlobal", p, [p, s]),
+            ("LLVMIsDeclaration", i, [p]),
+            ("LLVMSetValueName2", None, [p, s, ctypes.c_size_t]),
+            ("LLVMSetLinkage", None, [p, i]),
+            ("LLVMSetVisibility", None, [p, i]),
+            ("LLVMSetComdat", None, [p, p]),
+            ("LLVMSetSection", None, [p, s]),
+            ("LLVMSetInitializer", None, [p, p]),
+            ("LLVMSetUnnamedAddress", None, [p, i]),
+            ("LLVMGlobalClearMetadata", None, [p]),
+            ("LLVMLinkModules2", i, [p, p]),
         ]:
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
@@ -328,6 +367,72 @@ class _Library:
         return self._parsed(data, "invalid bitcode", lambda mod: (
             self._message(lib.LLVMPrintModuleToString(mod)),
             (lib.LLVMGetTarget(mod) or b"").decode(), (lib.LLVMGetDataLayoutStr(mod) or b"").decode()), verify)
+
+    def compile_planned(self, bitcode: bytes, plan: dict, renames: dict[str, str], fragments: str,
+                        fragment_names: list[str], triple: str, cpu: str, opt: int, pipeline: str,
+                        want_ir: bool):
+        tm = self.machine(triple, cpu, opt)
+
+        def work(mod):
+            if not self._apply(mod, plan, renames):
+                return None
+            lib = self.lib
+            imported = [n for n in fragment_names
+                        if not (f := lib.LLVMGetNamedFunction(mod, _symbol(n))) or lib.LLVMIsDeclaration(f)]
+            if fragments:
+                header = (b'target datalayout = "' + (lib.LLVMGetDataLayoutStr(mod) or b"") + b'"\n'
+                          b'target triple = "' + (lib.LLVMGetTarget(mod) or b"") + b'"\n')
+                data = header + fragments.encode()
+                buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<fragments>")
+                frags, msg = ctypes.c_void_p(), ctypes.c_void_p()
+                if lib.LLVMParseIRInContext(lib.LLVMGetModuleContext(mod), buf, ctypes.byref(frags),
+                                            ctypes.byref(msg)):
+                    raise TaskFailed(f"imported fragments do not parse: {self._message(msg).strip()}")
+                if lib.LLVMLinkModules2(mod, frags):     # (it takes the fragments' module, linked or not)
+                    raise TaskFailed("imported fragments do not link into the module")
+            msg = ctypes.c_void_p()
+            failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
+            problem = self._message(msg)
+            if failed:
+                raise TaskFailed(f"planned module does not verify: {problem.strip()}")
+            return (*self._optimise_and_emit(mod, tm, opt, pipeline, want_ir), imported)
+        return self._parsed(bitcode, "invalid bitcode", work, verify=False)
+
+    def _apply(self, mod, plan: dict, renames: dict[str, str]) -> bool:
+        """The plan's promotions, internalizations and resolutions, as
+        `backend.apply_plan` makes them in text; False if one is not possible
+        here (a symbol it does not find, or a function to make a declaration:
+        the C API cannot drop a body), before anything changed."""
+        lib = self.lib
+
+        def found(name: str):
+            sym = _symbol(name)
+            return lib.LLVMGetNamedFunction(mod, sym) or lib.LLVMGetNamedGlobal(mod, sym)
+        promoted = {old: found(old) for old in renames}
+        internal = [found(name) for name in plan["internalize"]]
+        resolved = [(found(name), action, bool(lib.LLVMGetNamedFunction(mod, _symbol(name))))
+                    for name, action in plan["resolution"]]
+        if not all([*promoted.values(), *internal, *(v for v, _, _ in resolved)]) \
+                or any(action == "declare" and is_function for _, action, is_function in resolved):
+            return False
+        for old, value in promoted.items():
+            new = _symbol(renames[old])
+            lib.LLVMSetValueName2(value, new, len(new))
+            lib.LLVMSetLinkage(value, _LINKAGE[""])      # before the visibility: a local cannot be hidden
+            lib.LLVMSetVisibility(value, _HIDDEN)
+        for value in internal:
+            lib.LLVMSetLinkage(value, _LINKAGE["internal"])
+        for value, action, _ in resolved:
+            if action == "declare":              # a variable: as `fragment.global_declaration` writes it
+                lib.LLVMSetInitializer(value, None)
+                lib.LLVMSetUnnamedAddress(value, _NO_UNNAMED_ADDR)
+                lib.LLVMGlobalClearMetadata(value)
+                action = ""
+            if action in ("", "available_externally"):
+                lib.LLVMSetComdat(value, None)
+                lib.LLVMSetSection(value, b"")
+            lib.LLVMSetLinkage(value, _LINKAGE[action])
+        return True
 
     def compile(self, text: str, triple: str, cpu: str, opt: int, pipeline: str, want_ir: bool):
         tm = self.machine(triple, cpu, opt)

@@ -4,6 +4,7 @@ sound builds, and an object compiled by one is never reused for the other."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -14,8 +15,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from conftest import build, clean_outputs, edit, outputs, run_exe, thinwatch
-from thinwatch.engine import llvm_env, native_llvm
+from conftest import IGNORE, ROOT, build, clean_outputs, edit, outputs, run_exe, thinwatch
+from thinwatch.engine import backend, llvm_env, native_llvm
+from thinwatch.engine.reporter import Reporter
+from thinwatch.engine.scheduler import run_build
 from thinwatch.engine.frontends import ir as workspace
 
 
@@ -151,3 +154,73 @@ def test_the_toolchain_is_asked_again_when_what_picks_it_changes(tmp_path, monke
     library()
     library()
     assert len(asked) == 7
+
+
+def _symbols(obj: bytes, tmp: Path) -> list[tuple[str, ...]]:
+    """An object's symbols as `readelf` shows them, but where they sit:
+    name, size, type, binding, visibility, and whether it is undefined."""
+    path = tmp / "symbols.o"
+    path.write_bytes(obj)
+    rows = []
+    for line in subprocess.run(["readelf", "-sW", str(path)], capture_output=True, text=True, check=True).stdout.splitlines():
+        cols = line.split()
+        if len(cols) == 8 and cols[0][:-1].isdigit():
+            rows.append((cols[7], cols[2], cols[3], cols[4], cols[5], cols[6] == "UND"))
+    return sorted(rows)
+
+
+def _code(obj: bytes, tmp: Path) -> str:
+    path = tmp / "code.o"
+    path.write_bytes(obj)
+    listing = subprocess.run(["objdump", "-d", str(path)], capture_output=True, text=True, check=True).stdout
+    return listing.replace(str(path), "")
+
+
+@pytest.mark.parametrize("sample", ["ir", "rust"])
+def test_a_plan_applied_to_the_bitcode_gives_what_the_text_path_gives(sample, pool, tmp_path):
+    """The toolchain's LLVM applies each module's plan to its parsed bitcode
+    and links its fragments in; the text path prints the module, rewrites
+    and merges the text and parses it again. Every module must come out with
+    the same code, the same symbols (names, sizes, kinds, bindings,
+    visibilities) and the same imports, and only a function to make a
+    declaration (which the C API cannot do) may send a module to the text
+    path."""
+    if sample == "rust" and shutil.which("cargo") is None:
+        pytest.fail("cargo is not installed: the Rust sample cannot be built")
+    ws = tmp_path / "ws"
+    shutil.copytree(ROOT / "sample_crates" / sample, ws, ignore=IGNORE)
+    builds = []
+    assert asyncio.run(run_build(ws, pool, Reporter(lambda e: None, 1), on_build=builds.append)).ok
+    b = builds[0]
+    if not b.backend_opts.library:
+        pytest.fail("no release libLLVM of llvmlite's major version: these machines have one")
+
+    async def both(module: str):
+        em, plan, emitted = b.inputs[module]
+        bitcode, fragments = await b.bitcode(em), await b.fragments(plan, emitted)
+        args = (module, bitcode, plan.backend_plan(), fragments, b.backend_opts)
+        return backend.planned_in_bitcode(*args), backend.planned_in_text(*args)
+
+    compared = 0
+    for module in sorted(b.inputs):
+        linked, printed = asyncio.run(both(module))
+        assert linked is not None, module
+        assert linked["imported"] == printed["imported"], module
+        assert _symbols(linked["object"], tmp_path) == _symbols(printed["object"], tmp_path), module
+        assert _code(linked["object"], tmp_path) == _code(printed["object"], tmp_path), module
+        compared += 1
+    assert compared == len(b.inputs) > 5
+
+
+def test_a_function_to_make_a_declaration_takes_the_text_path(ir_ws, pool):
+    builds = []
+    assert asyncio.run(run_build(ir_ws, pool, Reporter(lambda e: None, 1), on_build=builds.append)).ok
+    b = builds[0]
+    module = next(m for m, (_, plan, _) in sorted(b.inputs.items())
+                  if any(name == "clamp" for name, _ in plan.resolution))
+    em, _, _ = b.inputs[module]
+    bitcode = asyncio.run(b.bitcode(em))
+    plan = {"promote": [], "internalize": [], "resolution": [["clamp", "declare"]]}
+    assert backend.planned_in_bitcode(module, bitcode, plan, [], b.backend_opts) is None
+    assert backend.run_backend(module, bitcode, plan, [], b.backend_opts)["object"] == \
+        backend.planned_in_text(module, bitcode, plan, [], b.backend_opts)["object"]
