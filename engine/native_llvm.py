@@ -5,12 +5,15 @@ llvmlite's LLVM is built with assertions on, which makes its O2 pipeline and
 `emit_object` two to three times slower than a release LLVM of the same
 version. The Rust toolchain ships exactly that: `<sysroot>/lib/libLLVM.so.*`,
 a shared library exporting the LLVM-C API. When it is there and has
-llvmlite's major version, backend jobs parse the planned module's text into
-it, run LLVM's ThinLTO backend pipeline (`thinlto<On>`, what lld runs) and
-emit the object there. Bitcode is read (parsed, verified, printed) there
-too, for emission and backends alike: llvmlite's assertions made that ~1.8x
-slower. Everything else (summaries, fragments, plans) is Python over the
-printed IR, which llvmlite's LLVM, of the same major version, also reads.
+llvmlite's major version, a backend job parses its module's bitcode there,
+applies its plan through the C API and links its fragments in (printing the
+module and parsing it again was ~10% of the job), runs LLVM's ThinLTO
+backend pipeline (`thinlto<On>`, what lld runs) and emits the object there;
+what the C API cannot do takes the text path (`compile_text`). Bitcode is
+read (parsed, verified, printed) there for emission too: llvmlite's
+assertions made that ~1.8x slower. Everything else (summaries, fragments,
+plans) is Python over the printed IR, which llvmlite's LLVM, of the same
+major version, also reads.
 
 Which LLVM compiled an object is part of its key (`backend.BackendOptions`),
 so switching between them never reuses an object of the other. It is named
