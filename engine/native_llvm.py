@@ -54,6 +54,9 @@ _RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
 _LINKAGE = {"": 0, "available_externally": 1, "weak": 5, "weak_odr": 6, "internal": 8}
 _HIDDEN = 1                 # LLVMHiddenVisibility
 _NO_UNNAMED_ADDR = 0        # LLVMNoUnnamedAddr
+_DS_ERROR = 0               # LLVMDSError
+# LLVMDiagnosticHandler: (LLVMDiagnosticInfoRef, void *context)
+_DiagnosticHandler = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
 
 
 @dataclass(frozen=True)
@@ -301,6 +304,9 @@ class _Library:
             ("LLVMSetUnnamedAddress", None, [p, i]),
             ("LLVMGlobalClearMetadata", None, [p]),
             ("LLVMLinkModules2", i, [p, p]),
+            ("LLVMContextSetDiagnosticHandler", None, [p, _DiagnosticHandler, p]),
+            ("LLVMGetDiagInfoSeverity", i, [p]),
+            ("LLVMGetDiagInfoDescription", p, [p]),
         ]:
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
@@ -383,16 +389,7 @@ class _Library:
             imported = [n for n in fragment_names
                         if not (f := lib.LLVMGetNamedFunction(mod, _symbol(n))) or lib.LLVMIsDeclaration(f)]
             if fragments:
-                header = (b'target datalayout = "' + (lib.LLVMGetDataLayoutStr(mod) or b"") + b'"\n'
-                          b'target triple = "' + (lib.LLVMGetTarget(mod) or b"") + b'"\n')
-                data = header + fragments.encode()
-                buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<fragments>")
-                frags, msg = ctypes.c_void_p(), ctypes.c_void_p()
-                if lib.LLVMParseIRInContext(lib.LLVMGetModuleContext(mod), buf, ctypes.byref(frags),
-                                            ctypes.byref(msg)):
-                    raise TaskFailed(f"imported fragments do not parse: {self._message(msg).strip()}")
-                if lib.LLVMLinkModules2(mod, frags):     # (it takes the fragments' module, linked or not)
-                    raise TaskFailed("imported fragments do not link into the module")
+                self._link(mod, fragments)
             msg = ctypes.c_void_p()
             failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
             problem = self._message(msg)
@@ -400,6 +397,34 @@ class _Library:
                 raise TaskFailed(f"planned module does not verify: {problem.strip()}")
             return (*self._optimise_and_emit(mod, tm, opt, pipeline, want_ir), imported)
         return self._parsed(bitcode, "invalid bitcode", work, verify=False)
+
+    def _link(self, mod, fragments: str) -> None:
+        """Link the fragments' text into `mod`. LLVM's default handler of
+        the linker's errors ends the process: they are collected instead,
+        to fail the module with them (for the link only: the code
+        generator's errors still end the worker, as the text path's do)."""
+        lib = self.lib
+        ctx = lib.LLVMGetModuleContext(mod)
+        header = (b'target datalayout = "' + (lib.LLVMGetDataLayoutStr(mod) or b"") + b'"\n'
+                  b'target triple = "' + (lib.LLVMGetTarget(mod) or b"") + b'"\n')
+        data = header + fragments.encode()
+        buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<fragments>")
+        frags, msg = ctypes.c_void_p(), ctypes.c_void_p()
+        if lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(frags), ctypes.byref(msg)):
+            raise TaskFailed(f"imported fragments do not parse: {self._message(msg).strip()}")
+        errors = []
+
+        @_DiagnosticHandler
+        def collect(info, _):
+            if lib.LLVMGetDiagInfoSeverity(info) == _DS_ERROR:
+                errors.append(self._message(lib.LLVMGetDiagInfoDescription(info)))
+        lib.LLVMContextSetDiagnosticHandler(ctx, collect, None)
+        try:
+            failed = lib.LLVMLinkModules2(mod, frags)     # (it takes the fragments' module, linked or not)
+        finally:
+            lib.LLVMContextSetDiagnosticHandler(ctx, _DiagnosticHandler(), None)
+        if failed:
+            raise TaskFailed("imported fragments do not link into the module: " + "; ".join(errors))
 
     def _apply(self, mod, plan: dict, renames: dict[str, str]) -> bool:
         """The plan's promotions, internalizations and resolutions, as

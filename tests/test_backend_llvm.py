@@ -17,6 +17,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, build, clean_outputs, edit, outputs, run_exe, thinwatch
 from thinwatch.engine import backend, llvm_env, native_llvm
+from thinwatch.engine.errors import TaskFailed
 from thinwatch.engine.reporter import Reporter
 from thinwatch.engine.scheduler import run_build
 from thinwatch.engine.frontends import ir as workspace
@@ -224,3 +225,22 @@ def test_a_function_to_make_a_declaration_takes_the_text_path(ir_ws, pool):
     assert backend.planned_in_bitcode(module, bitcode, plan, [], b.backend_opts) is None
     assert backend.run_backend(module, bitcode, plan, [], b.backend_opts)["object"] == \
         backend.planned_in_text(module, bitcode, plan, [], b.backend_opts)["object"]
+
+
+def test_fragments_that_do_not_link_fail_the_module_with_the_linkers_reason(ir_ws):
+    """LLVM's default handler of a link error ends the process; the module
+    fails with the linker's message instead, and the code generator's
+    errors go back to the default (the handler is the link's alone)."""
+    codegen = native_llvm.choose("auto", ir_ws)
+    if not codegen.library:
+        pytest.fail("no release libLLVM of llvmlite's major version: these machines have one")
+    llvm = llvm_env.binding()
+    triple = llvm_env.facts().host_triple
+    own = llvm.parse_assembly(f'target triple = "{triple}"\ndefine i32 @f() {{\n  ret i32 0\n}}\n')
+    clash = "define i32 @f() {\n  ret i32 1\n}\n"
+    args = (codegen.library, codegen.stamp, codegen.identity, own.as_bitcode(),
+            {"promote": [], "internalize": [], "resolution": []}, {})
+    with pytest.raises(TaskFailed, match="do not link.*'f'"):
+        native_llvm.compile_planned(*args, clash, ["f"], triple, "", 2, "thinlto", False)
+    obj, _, imported = native_llvm.compile_planned(*args, "", [], triple, "", 2, "thinlto", False)
+    assert obj and imported == []
