@@ -18,7 +18,8 @@ Tree = dict[str, str]
 # One change: {"path", "old", "new"} replaces the first `old` (an empty `old`
 # appends), {"path", "create"} writes a new file, {"path", "delete"} removes
 # one (keeping its text so the change can be inverted), {"rename": [a, b]}
-# renames IR symbol @a to @b in every module.
+# renames IR symbol @a to @b in every module. The undoing of an insertion
+# keeps the insertion it undoes ("undoes"): that is its inverse.
 Change = dict
 
 
@@ -54,7 +55,11 @@ def invert(changes: list[Change]) -> list[Change]:
     """The changes that undo `changes` (applied in reverse order)."""
     out = []
     for c in reversed(changes):
-        if "rename" in c:
+        if "undoes" in c:
+            # The removed text alone would be appended at the end of the
+            # file: a redone insertion in `main` landed outside any function.
+            out.append(c["undoes"])
+        elif "rename" in c:
             out.append({"rename": c["rename"][::-1]})
         elif "create" in c:
             out.append({"path": c["path"], "delete": c["create"]})
@@ -62,9 +67,9 @@ def invert(changes: list[Change]) -> list[Change]:
             out.append({"path": c["path"], "create": c["delete"]})
         elif c["new"].startswith(c["old"]):
             # an insertion after an anchor: undo it wherever the anchor moved
-            out.append({"path": c["path"], "old": c["new"][len(c["old"]):], "new": ""})
+            out.append({"path": c["path"], "old": c["new"][len(c["old"]):], "new": "", "undoes": c})
         elif c["new"].endswith(c["old"]):
-            out.append({"path": c["path"], "old": c["new"][:len(c["new"]) - len(c["old"])], "new": ""})
+            out.append({"path": c["path"], "old": c["new"][:len(c["new"]) - len(c["old"])], "new": "", "undoes": c})
         else:
             out.append({"path": c["path"], "old": c["new"], "new": c["old"]})
     return out

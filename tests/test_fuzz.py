@@ -54,9 +54,11 @@ def test_rust_generated_slice(pool, tmp_path):
 
 @pytest.mark.parametrize("workspace", WORKSPACES)
 def test_rust_edits_apply_and_revert_exactly(workspace, tmp_path):
-    """Every Rust edit kind applies to its workspace's sources, and its
-    revert gives the sources back byte for byte (a revert that undid the
-    wrong `pub ` once left builds broken for dozens of steps)."""
+    """Every Rust edit kind applies to its workspace's sources, its revert
+    gives the sources back byte for byte, and reverting the revert makes the
+    edit again (a revert that undid the wrong `pub ` once left builds broken
+    for dozens of steps; a redone insertion into `main` once landed after
+    it, and the long generated run then stayed broken for 40 steps)."""
     target = target_for("rust", workspace)
     target.create(tmp_path / "ws")
     tree = read_tree(tmp_path / "ws", target.suffixes)
@@ -71,6 +73,7 @@ def test_rust_edits_apply_and_revert_exactly(workspace, tmp_path):
             if after == tree:
                 continue                  # a literal given its own value: the runner skips it too
             assert apply_changes(after, invert(proposal[1])) == tree, (kind, proposal)
+            assert apply_changes(tree, invert(invert(proposal[1]))) == after, (kind, proposal)
             made.add(proposal[0])
     assert {"move-module", "generic", "trait-impl", "literal"} <= made
     assert workspace == "corpus" or "move-crate" in made     # its program is one crate
@@ -169,6 +172,7 @@ def test_ir_generated_long(pool, tmp_path, seed):
 @pytest.mark.slow
 @needs_cargo
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.timeout(1500)     # a step that builds took up to ~10 s on two cores: 60 pass 600 s
 def test_rust_long(pool, tmp_path, seed):
     run("rust", pool, tmp_path, seed=seed, steps=80)
 
@@ -176,11 +180,13 @@ def test_rust_long(pool, tmp_path, seed):
 @pytest.mark.slow
 @needs_cargo
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.timeout(1500)     # a step that builds took up to ~10 s on two cores: 60 pass 600 s
 def test_rust_generated_long(pool, tmp_path, seed):
     run("rust", pool, tmp_path, seed=seed, steps=60, workspace="generated")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.timeout(1500)     # a step that builds took up to ~10 s on two cores: 60 pass 600 s
 def test_rust_corpus_long(registry, pool, tmp_path, seed):
     run("rust", pool, tmp_path, seed=seed, steps=50, workspace="corpus")
