@@ -351,22 +351,33 @@ class _Library:
         lib = self.lib
         ctx = lib.LLVMContextCreate()
         try:
-            buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<string>")
-            mod, msg = ctypes.c_void_p(), ctypes.c_void_p()
-            # The parser owns the buffer whether or not it succeeds.
-            if lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(mod), ctypes.byref(msg)):
-                raise TaskFailed(f"{failure}: {self._message(msg).strip()}")
+            mod = self._parse(ctx, data, b"<string>", failure)
             try:
                 if verify:
-                    failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
-                    problem = self._message(msg)
-                    if failed:
-                        raise TaskFailed(f"module does not verify: {problem.strip()}")
+                    self._verify(mod, "module")
                 return work(mod)
             finally:
                 lib.LLVMDisposeModule(mod)
         finally:
             lib.LLVMContextDispose(ctx)
+
+    def _parse(self, ctx, data: bytes, name: bytes, failure: str):
+        """`data` (IR text or bitcode) parsed in `ctx` as the buffer `name`:
+        a module for the caller to dispose of or hand on; a parse error is
+        `failure`: LLVM's message."""
+        buf = self.lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), name)
+        mod, msg = ctypes.c_void_p(), ctypes.c_void_p()
+        # The parser owns the buffer whether or not it succeeds.
+        if self.lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(mod), ctypes.byref(msg)):
+            raise TaskFailed(f"{failure}: {self._message(msg).strip()}")
+        return mod
+
+    def _verify(self, mod, what: str) -> None:
+        msg = ctypes.c_void_p()
+        failed = self.lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
+        problem = self._message(msg)
+        if failed:
+            raise TaskFailed(f"{what} does not verify: {problem.strip()}")
 
     def read(self, data: bytes, verify: bool) -> tuple[str, str, str]:
         # The parser takes text too: anything else must not pass for bitcode.
@@ -390,11 +401,7 @@ class _Library:
                         if not (f := lib.LLVMGetNamedFunction(mod, _symbol(n))) or lib.LLVMIsDeclaration(f)]
             if fragments:
                 self._link(mod, fragments)
-            msg = ctypes.c_void_p()
-            failed = lib.LLVMVerifyModule(mod, _RETURN_STATUS, ctypes.byref(msg))
-            problem = self._message(msg)
-            if failed:
-                raise TaskFailed(f"planned module does not verify: {problem.strip()}")
+            self._verify(mod, "planned module")
             return (*self._optimise_and_emit(mod, tm, opt, pipeline, want_ir), imported)
         return self._parsed(bitcode, "invalid bitcode", work, verify=False)
 
@@ -407,11 +414,7 @@ class _Library:
         ctx = lib.LLVMGetModuleContext(mod)
         header = (b'target datalayout = "' + (lib.LLVMGetDataLayoutStr(mod) or b"") + b'"\n'
                   b'target triple = "' + (lib.LLVMGetTarget(mod) or b"") + b'"\n')
-        data = header + fragments.encode()
-        buf = lib.LLVMCreateMemoryBufferWithMemoryRangeCopy(data, len(data), b"<fragments>")
-        frags, msg = ctypes.c_void_p(), ctypes.c_void_p()
-        if lib.LLVMParseIRInContext(ctx, buf, ctypes.byref(frags), ctypes.byref(msg)):
-            raise TaskFailed(f"imported fragments do not parse: {self._message(msg).strip()}")
+        frags = self._parse(ctx, header + fragments.encode(), b"<fragments>", "imported fragments do not parse")
         errors = []
 
         @_DiagnosticHandler
