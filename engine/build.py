@@ -36,7 +36,7 @@ from .project import ModuleSource, Project, printable
 if TYPE_CHECKING:
     from .early import Early, LastLink
 
-EMIT_FORMAT = 5
+EMIT_FORMAT = 6
 PRELINK_OPT = 2
 
 

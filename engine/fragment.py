@@ -39,6 +39,12 @@ TYPE_REF = re.compile(r'"[^"]*"|%(' + irtext.NAME + r')')
 # engine then skips to the next `c` or `i` instead of trying every position.
 CALL_TARGET = re.compile(r"(?:c(?<!\wc)all(?:br)?|i(?<!\wi)nvoke)\b[^@]*?@(" + irtext.NAME + r")\(")
 INTERPOSABLE = ("weak", "linkonce", "extern_weak", "common")
+# The longest private constant (as printed) a fragment copies. A copy is
+# emitted in every importer that keeps it, and the linker merges only C
+# strings and constants of 4 to 32 bytes: bat's 900 KB of embedded assets
+# were in its executable twice. A longer one is promoted and declared, as
+# LLVM's own ThinLTO does with every local it imports a reference to.
+COPY_LIMIT = 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,7 +226,7 @@ class FragmentBuilder:
             return self._const_names[name]
         self._const_names[name] = None            # guards cycles: they get promoted
         ent = self.mt.globals.get(name)
-        if ent is None or ent.kind != "global":
+        if ent is None or ent.kind != "global" or len(ent.text) > COPY_LIMIT:
             return None
         line = _strip_global_extras(ent.text)
         prefix = line[line.index(" = ") + 3:].split(" constant ")[0]

@@ -5,6 +5,7 @@ thinwatch and by plain cargo, and both executables must behave the same."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -127,6 +128,45 @@ def test_c_objects_in_an_rlib_reach_the_link_and_its_key(tmp_path):
     assert counts["reused"] > 0 and counts["rebuilt"] == counts["reimported"] == 0
     assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
     assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 37) ^ (6 + 7)}\n"
+
+
+ASSETS = {
+    "Cargo.toml": '[workspace]\nmembers = ["assets", "app"]\nresolver = "2"\n',
+    "assets/Cargo.toml": '[package]\nname = "assets"\nversion = "0.1.0"\nedition = "2021"\n',
+    # `include_bytes!` makes a private constant: the binary imports `blob`
+    # and the library keeps it for `checksum`.
+    "assets/src/lib.rs": """\
+pub fn blob() -> &'static [u8] { include_bytes!("blob.bin") }
+#[inline(never)]
+pub fn checksum() -> u64 { blob().iter().fold(0u64, |h, &b| h.wrapping_mul(31).wrapping_add(b as u64)) }
+""",
+    "app/Cargo.toml": '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n'
+                      '[dependencies]\nassets = { path = "../assets" }\n',
+    "app/src/main.rs": """\
+fn main() {
+    let b = assets::blob();
+    println!("{} {} {}", b.len(), b[std::env::args().count() * 4099 % b.len()], assets::checksum());
+}
+""",
+}
+
+
+def test_a_large_constant_an_import_reads_is_in_the_executable_once(tmp_path):
+    """A copy of a private constant goes with an import fragment only while
+    it is small; bat's embedded assets were in its executable twice."""
+    ws = tmp_path / "assets"
+    for rel, text in ASSETS.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text(text)
+    blob = b"".join(hashlib.sha256(str(i).encode()).digest() for i in range(2048))     # 64 KiB, no repeats
+    (ws / "assets" / "src" / "blob.bin").write_bytes(blob)
+    events = thinwatch_build(ws)
+    imported = [name for e in events if e["reason"] == "module-state" and e["module"].startswith("app")
+                for name, _, _ in e["imports"]]
+    assert any("blob" in name for name in imported), imported     # else this test tests nothing
+    exe = ws / ".thinwatch" / "out" / "app"
+    assert exe.read_bytes().count(blob[1000:1064]) == 1
+    assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout
 
 
 LTO_PROFILE = """
