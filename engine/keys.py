@@ -15,7 +15,8 @@ from .thinlink import ModulePlan
 
 # 4: no machine path in the key (the LLVM by content, not by path)
 # 5: the toolchain's LLVM applies the plan to the bitcode and links the fragments in
-KEY_FORMAT = 5
+# 6: the toolchain's LLVM gives every function and variable a section of its own
+KEY_FORMAT = 6
 
 
 def components(module_id: str, own_hash: str, plan: ModulePlan, options: BackendOptions) -> dict:

@@ -54,6 +54,9 @@ _RETURN_STATUS = 2          # LLVMReturnStatusAction: report, do not abort
 _LINKAGE = {"": 0, "available_externally": 1, "weak": 5, "weak_odr": 6, "internal": 8}
 _HIDDEN = 1                 # LLVMHiddenVisibility
 _NO_UNNAMED_ADDR = 0        # LLVMNoUnnamedAddr
+_GLOBAL_UNNAMED_ADDR = 2    # LLVMGlobalUnnamedAddr
+# available_externally, appending, common: no section of their own is emitted for them.
+_NOT_PLACED = (1, 7, 14)
 _DS_ERROR = 0               # LLVMDSError
 # LLVMDiagnosticHandler: (LLVMDiagnosticInfoRef, void *context)
 _DiagnosticHandler = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p)
@@ -307,6 +310,28 @@ class _Library:
             ("LLVMContextSetDiagnosticHandler", None, [p, _DiagnosticHandler, p]),
             ("LLVMGetDiagInfoSeverity", i, [p]),
             ("LLVMGetDiagInfoDescription", p, [p]),
+            ("LLVMGetFirstFunction", p, [p]),
+            ("LLVMGetNextFunction", p, [p]),
+            ("LLVMGetFirstGlobal", p, [p]),
+            ("LLVMGetNextGlobal", p, [p]),
+            ("LLVMGetValueName2", p, [p, ctypes.POINTER(ctypes.c_size_t)]),
+            ("LLVMGetLinkage", i, [p]),
+            ("LLVMGetSection", s, [p]),
+            ("LLVMIsThreadLocal", i, [p]),
+            ("LLVMIsGlobalConstant", i, [p]),
+            ("LLVMGetInitializer", p, [p]),
+            ("LLVMIsNull", i, [p]),
+            ("LLVMGetUnnamedAddress", i, [p]),
+            ("LLVMGetNumOperands", i, [p]),
+            ("LLVMGetOperand", p, [p, u]),
+            ("LLVMIsAGlobalValue", p, [p]),
+            ("LLVMIsABlockAddress", p, [p]),
+            ("LLVMIsAConstantDataSequential", p, [p]),
+            ("LLVMIsConstantString", i, [p]),
+            ("LLVMGetAsString", p, [p, ctypes.POINTER(ctypes.c_size_t)]),
+            ("LLVMGetModuleDataLayout", p, [p]),
+            ("LLVMGlobalGetValueType", p, [p]),
+            ("LLVMABISizeOfType", ctypes.c_ulonglong, [p, p]),
         ]:
             fn = getattr(lib, name)
             fn.restype, fn.argtypes = res, args
@@ -470,6 +495,69 @@ class _Library:
         return self._parsed(text.encode(), "planned module does not parse",
                             lambda mod: self._optimise_and_emit(mod, tm, opt, pipeline, want_ir))
 
+    def _own_sections(self, mod) -> None:
+        """Put every function and variable the object defines in a section of
+        its own, named as LLVM's function and data sections name them, so
+        that the link's `--gc-sections` drops what the program never reaches,
+        one function at a time, as it does after lld's LTO (which always asks
+        for them) and rustc's. The C API cannot ask the target machine for
+        them; after optimisation, explicit sections only name what code
+        generation emits. Left in the shared sections: what is not emitted
+        here, thread-locals, and the constants the linker merges."""
+        lib = self.lib
+        size = ctypes.c_size_t()
+
+        def name(value) -> bytes:
+            return ctypes.string_at(lib.LLVMGetValueName2(value, ctypes.byref(size)), size.value).lstrip(b"\x01")
+
+        def placed(value) -> bool:
+            return bool(lib.LLVMIsDeclaration(value) or lib.LLVMGetLinkage(value) in _NOT_PLACED
+                        or lib.LLVMGetSection(value))
+        fn = lib.LLVMGetFirstFunction(mod)
+        while fn:
+            if not placed(fn):
+                lib.LLVMSetSection(fn, b".text." + name(fn))
+            fn = lib.LLVMGetNextFunction(fn)
+        layout = lib.LLVMGetModuleDataLayout(mod)
+        var = lib.LLVMGetFirstGlobal(mod)
+        while var:
+            symbol = name(var)
+            if not (placed(var) or lib.LLVMIsThreadLocal(var) or symbol.startswith(b"llvm.")):
+                init = lib.LLVMGetInitializer(var)
+                if not lib.LLVMIsGlobalConstant(var):
+                    lib.LLVMSetSection(var, (b".bss." if lib.LLVMIsNull(init) else b".data.") + symbol)
+                elif self._relocated(init):
+                    lib.LLVMSetSection(var, b".data.rel.ro." + symbol)
+                elif not (lib.LLVMGetUnnamedAddress(var) == _GLOBAL_UNNAMED_ADDR and self._mergeable(
+                        init, lib.LLVMABISizeOfType(layout, lib.LLVMGlobalGetValueType(var)))):
+                    lib.LLVMSetSection(var, b".rodata." + symbol)
+            var = lib.LLVMGetNextGlobal(var)
+
+    def _relocated(self, constant) -> bool:
+        """Whether a constant holds an address (the linker relocates it)."""
+        lib = self.lib
+        stack, seen = [constant], set()
+        while stack:
+            c = stack.pop()
+            if c in seen or lib.LLVMIsAConstantDataSequential(c):
+                continue
+            if lib.LLVMIsAGlobalValue(c) or lib.LLVMIsABlockAddress(c):
+                return True
+            seen.add(c)
+            stack.extend(lib.LLVMGetOperand(c, k) for k in range(lib.LLVMGetNumOperands(c)))
+        return False
+
+    def _mergeable(self, constant, size: int) -> bool:
+        """What LLVM gives the linker to merge: a C string, or 4 to 32 bytes."""
+        if size in (4, 8, 16, 32):
+            return True
+        lib = self.lib
+        if not (lib.LLVMIsAConstantDataSequential(constant) and lib.LLVMIsConstantString(constant)):
+            return False
+        length = ctypes.c_size_t()
+        text = ctypes.string_at(lib.LLVMGetAsString(constant, ctypes.byref(length)), length.value)
+        return text.endswith(b"\0") and b"\0" not in text[:-1]
+
     def _optimise_and_emit(self, mod, tm, opt: int, pipeline: str, want_ir: bool):
         lib = self.lib
         options = lib.LLVMCreatePassBuilderOptions()
@@ -485,6 +573,7 @@ class _Library:
             lib.LLVMDisposeErrorMessage(ptr)
             raise TaskFailed(f"pass pipeline failed: {text}")
         ir = self._message(lib.LLVMPrintModuleToString(mod)) if want_ir else None
+        self._own_sections(mod)
         out, msg = ctypes.c_void_p(), ctypes.c_void_p()
         if lib.LLVMTargetMachineEmitToMemoryBuffer(tm, mod, _OBJECT_FILE, ctypes.byref(msg), ctypes.byref(out)):
             raise TaskFailed(f"code generation failed: {self._message(msg)}")

@@ -169,6 +169,41 @@ def test_a_large_constant_an_import_reads_is_in_the_executable_once(tmp_path):
     assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout
 
 
+DEAD_CODE = {
+    "Cargo.toml": '[workspace]\nmembers = ["tools", "app"]\nresolver = "2"\n',
+    "tools/Cargo.toml": '[package]\nname = "tools"\nversion = "0.1.0"\nedition = "2021"\n',
+    # Two Rust modules, two codegen units: `helper` is referenced from the
+    # other module, so no thin link makes it internal, yet nothing the
+    # program runs reaches it.
+    "tools/src/lib.rs": """\
+pub mod a {
+    #[inline(never)] pub fn live_one(x: u64) -> u64 { x.rotate_left(7) ^ 0x5a }
+    #[inline(never)] pub fn helper_never_reached(x: u64) -> u64 { x.wrapping_mul(0x9e3779b97f4a7c15) >> 7 }
+}
+pub mod b {
+    #[inline(never)] pub fn dead_caller(x: u64) -> u64 { super::a::helper_never_reached(x) + 1 }
+}
+""",
+    "app/Cargo.toml": '[package]\nname = "app"\nversion = "0.1.0"\nedition = "2021"\n'
+                      '[dependencies]\ntools = { path = "../tools" }\n',
+    "app/src/main.rs": 'fn main() { println!("{}", tools::a::live_one(std::env::args().count() as u64)); }\n',
+}
+
+
+def test_the_link_drops_code_the_program_never_reaches_function_by_function(tmp_path):
+    """Each function has a section of its own, as lld's LTO and rustc give
+    it, so `--gc-sections` drops a dead one beside a live one."""
+    ws = tmp_path / "dead"
+    for rel, text in DEAD_CODE.items():
+        (ws / rel).parent.mkdir(parents=True, exist_ok=True)
+        (ws / rel).write_text(text)
+    thinwatch_build(ws)
+    exe = ws / ".thinwatch" / "out" / "app"
+    symbols = subprocess.run(["nm", str(exe)], capture_output=True, text=True, check=True).stdout
+    assert "live_one" in symbols and "helper_never_reached" not in symbols
+    assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout
+
+
 LTO_PROFILE = """
 [profile.release]
 lto = true
