@@ -37,7 +37,7 @@ from pathlib import Path
 
 import orjson
 
-from . import files, llvm_env
+from . import files, llvm_env, toolchain
 from .errors import ConfigError, TaskFailed
 from .memo import remembered
 
@@ -101,36 +101,24 @@ def choose(setting: str, cwd: Path, build_dir: Path | None = None) -> Codegen:
     return _describe(str(path.resolve()), build_dir)
 
 
-_toolchains: dict[str, tuple[tuple, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
+_toolchains: dict[str, tuple[list, str | None]] = {}    # cwd -> (what chose the toolchain, its library)
 
 
 def _toolchain_library(cwd: str) -> str | None:
-    """Asked again whenever what picks the toolchain may have changed (see
-    `_selection`) and once the library it found is gone (`rustup update`
+    """Asked again whenever what picks the toolchain may have changed
+    (`toolchain.selection`) and once the library it found is gone (`rustup update`
     removes it), so that a session compiles with the LLVM a clean build
     would use."""
-    selection, read_at = _selection(cwd), time.time()
+    selection, read_at = toolchain.selection(cwd), time.time()
     known = _toolchains.get(cwd)
     if known is not None and known[0] == selection and (known[1] is None or os.path.exists(known[1])):
         return known[1]
     found = _find_toolchain_library(cwd)
-    if all(stamp is None or files.vouches(list(stamp), read_at) for stamp in selection[1]):
+    if all(stamp is None or files.vouches(stamp, read_at) for stamp in selection[2]):
         _toolchains[cwd] = (selection, found)
     else:                              # edited just now: it may change again unseen
         _toolchains.pop(cwd, None)
     return found
-
-
-def _selection(cwd: str) -> tuple:
-    """What rustup picks a workspace's toolchain by: `RUSTUP_TOOLCHAIN`, a
-    `rust-toolchain[.toml]` in the workspace or a directory above it, and its
-    settings (`rustup default`, `rustup override set`), the files by stamp."""
-    home = Path(os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup")
-    here = Path(cwd)
-    watched = [home / "settings.toml",
-               *(d / name for d in (here, *here.parents) for name in ("rust-toolchain", "rust-toolchain.toml"))]
-    stamps = tuple(None if (st := files.stamp(path)) is None else tuple(st) for path in watched)
-    return os.environ.get("RUSTUP_TOOLCHAIN"), stamps
 
 
 def _find_toolchain_library(cwd: str) -> str | None:

@@ -17,6 +17,7 @@ import pytest
 
 from conftest import IGNORE, ROOT, SAMPLE_IR, build, clean_outputs, edit, outputs, thinwatch
 from thinwatch.engine import files, llvm_env, native_llvm
+from thinwatch.engine.frontends.cargo import config
 from thinwatch.engine.cache import Cache, PRIVATE_MODES, SHARED_MODES
 from test_rust import SAMPLE_RUST
 
@@ -160,6 +161,35 @@ def test_llvmlites_facts_are_remembered_for_that_very_library_file(tmp_path):
         memo = tmp_path / f"{name}.json"
         memo.write_bytes(orjson.dumps({"library": file, "facts": kept}))
         assert llvm_env.remembered_facts(memo).version == expected, name
+
+
+def test_rustcs_host_triple_is_remembered_for_the_toolchain_that_said_it(tmp_path, monkeypatch):
+    """A new process's build knows the host triple cargo is told to build
+    for without running rustc, while the toolchain that said it is the one
+    rustup picks; and it keeps it only in a real build directory."""
+    asked = []
+    real = config._ask_host
+    monkeypatch.setattr(config, "_ask_host", lambda cwd: asked.append(cwd) or real(cwd))
+
+    def host(build_dir: Path) -> str:
+        monkeypatch.setattr(config, "_host", None)          # a new process
+        return config.host(tmp_path, build_dir)
+    build_dir = tmp_path / ".thinwatch"
+    build_dir.mkdir()
+    said = host(build_dir)
+    assert said.count("-") >= 2 and len(asked) == 1
+    memo = build_dir / "rustc-host.json"
+    toolchain = orjson.loads(memo.read_bytes())["toolchain"]
+    memo.write_bytes(orjson.dumps({"toolchain": toolchain, "host": "as-kept-unknown-none"}))
+    assert host(build_dir) == "as-kept-unknown-none" and len(asked) == 1
+    (tmp_path / "rust-toolchain.toml").write_text('[toolchain]\nchannel = "stable"\n')   # rustup may pick another
+    assert host(build_dir) == said and len(asked) == 2
+    memo.write_bytes(orjson.dumps({"toolchain": orjson.loads(memo.read_bytes())["toolchain"], "host": 5}))
+    assert host(build_dir) == said and len(asked) == 3                                  # damaged
+    linked = tmp_path / "linked"
+    linked.symlink_to(build_dir)
+    memo.unlink()
+    assert host(linked) == said and len(asked) == 4 and not memo.exists()
 
 
 def _modes(root: Path) -> tuple[int, int, int, int]:

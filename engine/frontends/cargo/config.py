@@ -15,12 +15,16 @@ flags that would apply without those tables.
 
 from __future__ import annotations
 
+import os
+import stat
 import subprocess
 import tomllib
 from functools import cache
 from pathlib import Path
 from typing import Mapping
 
+from ... import toolchain
+from ...memo import remembered
 from .cfg_expr import matches
 
 SEPARATOR = "\x1f"        # CARGO_ENCODED_RUSTFLAGS separates flags with it
@@ -171,8 +175,33 @@ def _host_cfg(flags: tuple[str, ...]) -> frozenset[str]:
     return frozenset(p.stdout.splitlines()) if p.returncode == 0 else frozenset()
 
 
-@cache
-def host() -> str:
-    """rustc's host triple (asked once per process)."""
-    out = subprocess.run(["rustc", "-vV"], capture_output=True, text=True).stdout
+_host: str | None = None          # rustc's host triple, once this process knows it
+
+
+def host(root: Path | None = None, build_dir: Path | None = None) -> str:
+    """rustc's host triple, asked once per process (in `root`, where a
+    rust-toolchain file may pick the toolchain). A workspace's build
+    directory keeps it for the toolchain it came from: a new process's build
+    waited ~40 ms for `rustc -vV` through rustup's proxy before it could
+    start cargo. Kept only in a build directory that is already a real one:
+    it is made and checked where the workspace is locked, and opening a
+    project may come first (`thinwatch run` choosing its program)."""
+    global _host
+    if _host is None:
+        cwd = str(root or Path.cwd())
+        memo = build_dir / "rustc-host.json" if build_dir is not None and _real_dir(build_dir) else None
+        _host = remembered(memo, toolchain.selection(cwd), lambda: _ask_host(cwd),
+                           lambda known: isinstance(known, str) and bool(known), fields=("toolchain", "host"))
+    return _host
+
+
+def _ask_host(cwd: str) -> str:
+    out = subprocess.run(["rustc", "-vV"], cwd=cwd, capture_output=True, text=True).stdout
     return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("host:")), "")
+
+
+def _real_dir(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode)
+    except OSError:
+        return False

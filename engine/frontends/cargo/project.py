@@ -150,7 +150,7 @@ class CargoProject(Project):
         overrides, replaced = lto_overrides(manifest.table("profile").values,
                                             settings.flag("keep_codegen_units", False), selection.profile)
         return cls(root=root, opt_level=2 if opt is None else opt, profile_opt_level=opt is None,
-                   llvm=settings.string("llvm", "auto"), overrides=[*host_only(), *overrides], replaced=replaced,
+                   llvm=settings.string("llvm", "auto"), overrides=[*host_only(root), *overrides], replaced=replaced,
                    selection=selection, executor=settings.executor("executor"),
                    cache_dir=settings.directory("cache_dir"), **settings.cache_limits("cache_"))
 
@@ -449,7 +449,7 @@ INCREMENTAL_CODEGEN_UNITS = 256
 BUILT_IN_PROFILES = ("dev", "release", "test", "bench")
 
 
-def host_only() -> list[str]:
+def host_only(root: Path) -> list[str]:
     """With a target named, cargo passes its rustflags to the target's crates
     only, so thinwatch's (`-C linker-plugin-lto`, the shim) stay off build
     scripts, proc-macros and their dependencies, which then compile to machine
@@ -457,7 +457,7 @@ def host_only() -> list[str]:
     of them in every cold build (serde_derive 4.0 s against 1.7 s in one of
     bat). The target is the host, by its triple (cargo's `host-tuple` is too
     new for some toolchains): a foreign one is refused."""
-    return ["--target", host()]
+    return ["--target", host(root, root / BUILD_DIR)]
 
 
 def lto_overrides(profiles: dict, keep_codegen_units: bool,
