@@ -125,7 +125,13 @@ class Tool:
 
     def cold(self) -> Result:
         """The copy's first build, its peak memory sampled."""
-        return self.build(memory=True)
+        result = self.build(memory=True)
+        result.extra["exe_bytes"] = self.size()
+        return result
+
+    def size(self) -> int | None:
+        """The executable's bytes, as the build left it (none for cargo alone)."""
+        return self.exe.stat().st_size if self.exe.is_file() else None
 
     def edit(self, scenario: str, serial: int) -> Result:
         """The change, then the tool's build command, timed."""
@@ -196,7 +202,8 @@ class ThinwatchSession(Tool):
             t, ev, events = self.tw.wait_build()
         self._checked(ev, events)
         self.tw.quiet()
-        return Result(t - self.tw.t_start, ev["backend_jobs"], self.output(), extra={"peak_kib": peak.kib})
+        return Result(t - self.tw.t_start, ev["backend_jobs"], self.output(),
+                      extra={"peak_kib": peak.kib, "exe_bytes": self.size()})
 
     def change(self, scenario: str, serial: int) -> None:
         if scenario == "nothing changed":
@@ -300,6 +307,8 @@ def report_program(r: dict) -> list[str]:
     for s in (*edits, "cold"):
         out.append(f"| {s} | " + " | ".join(fmt(med[s][t]) for t in TOOLS) + f" | {jobs[s]} |")
     out.append("| peak memory, cold | " + " | ".join(fmt(mib[t], " MiB", 0) for t in TOOLS) + " | |")
+    size = {t: r["cold"][t]["extra"].get("exe_bytes") for t in TOOLS}
+    out.append("| executable size | " + " | ".join(fmt(size[t] and size[t] / 1e6, " MB", 2) for t in TOOLS) + " | |")
     out += ["", "thinwatch watch ÷ each tool:\n",
             "| scenario | " + " | ".join(TOOLS[1:]) + " |", "|---|" + "---:|" * (len(TOOLS) - 1)]
     for s in (*edits, "cold"):
