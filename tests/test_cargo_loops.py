@@ -12,6 +12,7 @@ import re
 import shutil
 import sys
 
+import orjson
 import pytest
 
 from conftest import edit, run_exe, thinwatch
@@ -123,6 +124,26 @@ def test_selection_flags_narrow_what_cargo_builds(tmp_path):
     said = build("-p", "quiet", "--profile", "fast")
     assert "profile.fast.lto = false (not \"fat\")" in said
     assert run_exe(out / "quiet") == "quiet\n"
+
+
+def test_an_example_follows_its_library_and_has_it_in_thinwatchs_link(tmp_path):
+    """An example links in `examples/`, its package's library from `deps/`:
+    the capture once kept only what was beside the output, the rlib stayed a
+    path on the link line with lld doing its LTO, its content was in no key,
+    and an edit of the library left the example as it was."""
+    ws = workspace(tmp_path / "ws", {"greet": {
+        "src/lib.rs": '#[inline(never)] pub fn greeting() -> &\'static str { "one" }\n',
+        "examples/show.rs": 'fn main() { println!("{}", greet::greeting()); }\n'}})
+    exe = ws / ".thinwatch" / "out" / "examples" / "show"
+
+    def build() -> set[str]:
+        res = thinwatch("build", "--json", "--example", "show", str(ws))
+        assert res.returncode == 0, res.stdout + res.stderr
+        return {e["crate"] for line in res.stdout.splitlines() if (e := orjson.loads(line))["reason"] == "module-state"}
+    assert "greet" in build() and run_exe(exe) == "one\n"
+    edit(ws / "greet" / "src" / "lib.rs", '"one"', '"two"')
+    build()
+    assert run_exe(exe) == "two\n"
 
 
 @pytest.mark.parametrize("flags, message", [

@@ -76,6 +76,10 @@ for a do
 done
 [ -n "$out" ] || exec "${THINWATCH_LINKER:-cc}" "$@"
 dir=${out%/*}
+# What cargo built for this link: beside the output (in `deps/`, or in
+# `examples/` for an example), rustc's temporary directory there, and the
+# rlibs in the profile's `deps/`; not std's rlibs nor system libraries.
+deps=${dir%/*}/deps
 dest=$THINWATCH_CAPTURE/${out##*/}
 # No argv until files/ is complete: a capture cut short reads as missing.
 mkdir -p "$dest" && rm -rf "$dest/argv" "$dest/files" "$dest/argv.tmp" && mkdir "$dest/files" || exit 1
@@ -84,10 +88,7 @@ printf '%s\0' "$@" > "$dest/argv.tmp" || exit 1
 for a do
     shift
     case $a in -*) continue ;; esac
-    parent=${a%/*}
-    if { [ "$parent" = "$dir" ] || [ "${parent%/*}" = "$dir" ]; } && [ -f "$a" ]; then
-        set -- "$@" "$a"
-    fi
+    case $a in "$dir"/*|"$deps"/*) [ -f "$a" ] && set -- "$@" "$a" ;; esac
 done
 if [ $# -gt 0 ]; then
     ln -f -- "$@" "$dest/files/" 2>/dev/null || cp -f -- "$@" "$dest/files/" || exit 1
@@ -243,6 +244,7 @@ def read_capture(dest: Path) -> Capture | None:
         return None
     out = args[args.index("-o") + 1]
     out_dir = os.path.dirname(out)
+    built = (out_dir + "/", os.path.join(os.path.dirname(out_dir), "deps") + "/")     # as the shim decides
     inputs, members = dest / "files", dest / "members"
     members.mkdir(exist_ok=True)
     read = _Reads(dest / "reads.json")
@@ -250,8 +252,7 @@ def read_capture(dest: Path) -> Capture | None:
     for arg in args:
         copy = inputs / os.path.basename(arg)
         parent = os.path.dirname(arg)
-        ours = parent == out_dir or os.path.dirname(parent) == out_dir      # as the shim decides
-        if arg.startswith("-") or not ours or not copy.is_file():
+        if arg.startswith("-") or not arg.startswith(built) or not copy.is_file():
             line.append(arg)
         elif item := read.item(copy, lambda data: _split_input(members, copy.name, data)):
             line.append(item)
