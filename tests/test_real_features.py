@@ -130,6 +130,37 @@ def test_c_objects_in_an_rlib_reach_the_link_and_its_key(tmp_path):
     assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 37) ^ (6 + 7)}\n"
 
 
+LINK_ARG = {
+    # A library a build script hands the linker by path (`rustc-link-arg`),
+    # rewritten where it lies when its C changes.
+    "build.rs": """\
+use std::{env, path::PathBuf, process::Command};
+fn main() {
+    let out = PathBuf::from(env::var("OUT_DIR").unwrap());
+    let (obj, lib) = (out.join("extra.o"), out.join("libextra.a"));
+    assert!(Command::new("cc").args(["-c", "-O2", "-fPIC", "extra.c", "-o"]).arg(&obj).status().unwrap().success());
+    let _ = std::fs::remove_file(&lib);
+    assert!(Command::new("ar").arg("crs").arg(&lib).arg(&obj).status().unwrap().success());
+    println!("cargo:rustc-link-arg={}", lib.display());
+    println!("cargo:rerun-if-changed=extra.c");
+}
+""",
+    "extra.c": "unsigned long extra(void) { return 5; }\n",
+    "src/main.rs": 'extern "C" { fn extra() -> u64; }\nfn main() { println!("{}", unsafe { extra() }); }\n',
+}
+
+
+def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path):
+    ws = package(tmp_path / "arg", LINK_ARG)
+    thinwatch_build(ws)
+    exe = ws / ".thinwatch" / "out" / "prog"
+    assert run_exe(exe) == "5\n"
+    (ws / "extra.c").write_text("unsigned long extra(void) { return 6; }\n")
+    events = thinwatch_build(ws)
+    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
+    assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
+
+
 ASSETS = {
     "Cargo.toml": '[workspace]\nmembers = ["assets", "app"]\nresolver = "2"\n',
     "assets/Cargo.toml": '[package]\nname = "assets"\nversion = "0.1.0"\nedition = "2021"\n',

@@ -384,7 +384,10 @@ class CargoProject(Project):
         line = orjson.dumps([("<bitcode+archive>" if "archive" in a else "<bitcode>")
                              if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
-        key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest]
+        # A library the link reads where it lies (std's rlibs) is keyed by its
+        # stamp: one rewritten under its name must not leave the executable.
+        key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest,
+                    *(f"{path} {files.installed(str(path))}" for path in natives)]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         cpus = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_CPU.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
