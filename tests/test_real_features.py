@@ -130,10 +130,9 @@ def test_c_objects_in_an_rlib_reach_the_link_and_its_key(tmp_path):
     assert run_exe(exe) == cargo_run(ws, tmp_path, "app").stdout == f"{(5 * 37) ^ (6 + 7)}\n"
 
 
-LINK_ARG = {
-    # A library a build script hands the linker by path (`rustc-link-arg`),
-    # rewritten where it lies when its C changes.
-    "build.rs": """\
+# A binary's build script makes a static library of C in its OUT_DIR,
+# rewritten where it lies when the C changes, and names it to the linker.
+LINKED_C = """\
 use std::{env, path::PathBuf, process::Command};
 fn main() {
     let out = PathBuf::from(env::var("OUT_DIR").unwrap());
@@ -141,17 +140,25 @@ fn main() {
     assert!(Command::new("cc").args(["-c", "-O2", "-fPIC", "extra.c", "-o"]).arg(&obj).status().unwrap().success());
     let _ = std::fs::remove_file(&lib);
     assert!(Command::new("ar").arg("crs").arg(&lib).arg(&obj).status().unwrap().success());
-    println!("cargo:rustc-link-arg={}", lib.display());
+    NAMED
     println!("cargo:rerun-if-changed=extra.c");
 }
-""",
-    "extra.c": "unsigned long extra(void) { return 5; }\n",
-    "src/main.rs": 'extern "C" { fn extra() -> u64; }\nfn main() { println!("{}", unsafe { extra() }); }\n',
+"""
+NAMINGS = {
+    # By path: the archive stands on the link line as it is.
+    "path": 'println!("cargo:rustc-link-arg={}", lib.display());',
+    # As the `cc` crate names it: `-lextra`, with OUT_DIR searched.
+    "search": 'println!("cargo:rustc-link-search=native={}", out.display()); '
+              'println!("cargo:rustc-link-lib=static=extra");',
 }
 
 
-def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path):
-    ws = package(tmp_path / "arg", LINK_ARG)
+@pytest.mark.parametrize("naming", NAMINGS)
+def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, naming):
+    ws = package(tmp_path / "arg", {
+        "build.rs": LINKED_C.replace("NAMED", NAMINGS[naming]),
+        "extra.c": "unsigned long extra(void) { return 5; }\n",
+        "src/main.rs": 'extern "C" { fn extra() -> u64; }\nfn main() { println!("{}", unsafe { extra() }); }\n'})
     thinwatch_build(ws)
     exe = ws / ".thinwatch" / "out" / "prog"
     assert run_exe(exe) == "5\n"
