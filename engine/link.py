@@ -25,6 +25,24 @@ class LinkFailed(Exception):
     pass
 
 
+def read_where_they_lie(args: list[str]) -> list[str]:
+    """The files a link line reads where they lie, each with its size and
+    mtime, for a link key: a path on the line, and what an `-l` finds in the
+    line's `-L` directories (every `-L` applies to every `-l`, wherever it
+    stands; a name found nowhere there is a system library's). A library
+    rewritten under its name (a build script's `OUT_DIR/libx.a`, whether
+    named by path or as `-lx`) must not leave the last executable."""
+    pairs = [(a, args[i + 1] if i + 1 < len(args) else "") for i, a in enumerate(args)]
+    dirs = [Path(a[2:] or after) for a, after in pairs if a.startswith("-L")]
+    found = [Path(a) for a, _ in pairs if not a.startswith("-") and os.path.isfile(a)]
+    for a, after in pairs:
+        if a.startswith("-l"):
+            name = a[2:] or after
+            candidates = [name[1:]] if name.startswith(":") else [f"lib{name}.a", f"lib{name}.so"]
+            found += next(([d / c] for d in dirs for c in candidates if (d / c).is_file()), [])
+    return [f"{path} {files.installed(str(path))}" for path in found]
+
+
 def inputs_key(objects: dict[str, str], unit: Unit) -> str:
     """What a link's output is a function of: each object by its backend key
     digest, the rest of the link line, and the programs that link. (The

@@ -4,6 +4,7 @@ never reported ok."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -53,6 +54,28 @@ def ir_workspace(root: Path, modules: dict[str, str], crates: str = 'app = "app"
         (root / rel).write_text(text)
     (root / "thinwatch.toml").write_text(f'[build]\noutput = "prog"\n\n[crates]\n{crates}')
     return root
+
+
+@pytest.mark.parametrize("naming", ["path", "search"])
+def test_a_library_rewritten_where_it_lies_is_linked_again(naming, tmp_path, pool):
+    """`libs` may name an archive by path or as `-L DIR -lNAME`: a new
+    archive under the same name makes a new executable."""
+    vendor = tmp_path / "vendor"
+    vendor.mkdir()
+
+    def archive(value: int) -> None:
+        (vendor / "value.c").write_text(f"int value(void) {{ return {value}; }}\n")
+        subprocess.run(["cc", "-c", "-fPIC", "value.c", "-o", "value.o"], cwd=vendor, check=True)
+        (vendor / "libvalue.a").unlink(missing_ok=True)
+        subprocess.run(["ar", "crs", "libvalue.a", "value.o"], cwd=vendor, check=True)
+    archive(1)
+    ws = ir_workspace(tmp_path / "ws", {"app/main.ll": PRINT_VALUE}, crates='app = "app"\n')
+    libs = [str(vendor / "libvalue.a")] if naming == "path" else [f"-L{vendor}", "-lvalue"]
+    manifest = ws / "thinwatch.toml"
+    manifest.write_text(manifest.read_text().replace('output = "prog"\n', f"output = \"prog\"\nlibs = {json.dumps(libs)}\n"))
+    assert build(ws, pool).finished.ok and run_exe(ws / ".thinwatch/out/prog") == "v = 1\n"
+    archive(2)
+    assert build(ws, pool).finished.ok and run_exe(ws / ".thinwatch/out/prog") == "v = 2\n"
 
 
 @pytest.mark.parametrize("scenario", sorted(RESOLUTION))

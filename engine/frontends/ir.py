@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Iterable
 
 from ..errors import ConfigError
+from ..link import read_where_they_lie
 from ..project import BUILD_DIR, ModuleSource, Project, Unit, WatchRules, printable
 from ..settings import Settings, read_toml
 
@@ -63,7 +64,7 @@ class Workspace(Project):
 
     def units(self) -> list[Unit]:
         return [Unit(self.output, self.modules(), set(self.entry), self.output_path, self.build_dir,
-                     lambda objects: [*map(str, objects), *self.libs], list(self.libs))]
+                     lambda objects: [*map(str, objects), *self.libs], [*self.libs, *read_where_they_lie(self.libs)])]
 
     def source_of(self, module: str, symbols: Iterable[str]) -> Path:
         path = next((src.path for src in self.modules() if src.id == module), None)

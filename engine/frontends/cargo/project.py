@@ -29,6 +29,7 @@ from ... import files, names
 from ...cache import place
 from ...errors import ConfigError
 from ...events import Event
+from ...link import read_where_they_lie
 from ...memo import remembered
 from ...programs import spawn, stop
 from ...project import BUILD_DIR, EarlyModules, ModuleSource, Project, Unit, WatchRules
@@ -384,34 +385,14 @@ class CargoProject(Project):
         line = orjson.dumps([("<bitcode+archive>" if "archive" in a else "<bitcode>")
                              if isinstance(a, dict) and "bitcode" in a else a
                              for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
-        # A library the link reads where it lies (std's rlibs, one a build
-        # script names by path or by `-l` in its `OUT_DIR`) is keyed by its
-        # stamp: one rewritten under its name must not leave the executable.
+        plain = [a for j, a in enumerate(argv) if isinstance(a, str) and j not in (out_at, out_at + 1)]
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest,
-                    *(f"{path} {files.installed(str(path))}" for path in [*natives, *searched_libraries(argv)])]
+                    *read_where_they_lie(plain)]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         cpus = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_CPU.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
                     int(levels[-1]) if levels else None, self.linker or "cc",      # rustc's, not $CC
                     cpu=cpus[-1] if cpus else None)
-
-
-def searched_libraries(argv: list) -> list[Path]:
-    """The files the linker finds for the line's `-l` names in its `-L`
-    directories (every `-L` applies to every `-l`, wherever it stands):
-    a build script's `rustc-link-lib=static=x` is `-lx` with its `OUT_DIR`
-    searched. A name found nowhere there is a system library's."""
-    words = [a for a in argv if isinstance(a, str)]
-    joined = [(a, words[i + 1] if i + 1 < len(words) else "") for i, a in enumerate(words)]
-    dirs = [Path(a[2:] or after) for a, after in joined if a.startswith("-L")]
-    found = []
-    for a, after in joined:
-        if not a.startswith("-l"):
-            continue
-        name = a[2:] or after
-        candidates = [name[1:]] if name.startswith(":") else [f"lib{name}.a", f"lib{name}.so"]
-        found += next(([d / c] for d in dirs for c in candidates if (d / c).is_file()), [])
-    return found
 
 
 def early_modules(rlib: Path, directory: Path) -> list[ModuleSource]:
