@@ -35,8 +35,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import orjson
-
 from . import files, llvm_env, toolchain
 from .errors import ConfigError, TaskFailed
 from .memo import remembered
