@@ -382,12 +382,11 @@ class CargoProject(Project):
         # gone after the link, so its name cannot change the result. Codegen
         # unit file names carry a session suffix; their content is in the
         # objects' digests already.
+        inputs = [a for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]
         line = orjson.dumps([("<bitcode+archive>" if "archive" in a else "<bitcode>")
-                             if isinstance(a, dict) and "bitcode" in a else a
-                             for j, a in enumerate(argv) if j not in (out_at, out_at + 1)]).decode()
-        plain = [a for j, a in enumerate(argv) if isinstance(a, str) and j not in (out_at, out_at + 1)]
+                             if isinstance(a, dict) and "bitcode" in a else a for a in inputs]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest,
-                    *read_where_they_lie(plain)]
+                    *read_where_they_lie([a for a in inputs if isinstance(a, str)])]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         cpus = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_CPU.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
