@@ -27,20 +27,56 @@ class LinkFailed(Exception):
 
 def read_where_they_lie(args: list[str]) -> list[str]:
     """The files a link line reads where they lie, each with its size and
-    mtime, for a link key: a path on the line, and what an `-l` finds in the
-    line's `-L` directories (every `-L` applies to every `-l`, wherever it
-    stands; a name found nowhere there is a system library's). A library
-    rewritten under its name (a build script's `OUT_DIR/libx.a`, whether
-    named by path or as `-lx`) must not leave the last executable."""
-    pairs = [(a, args[i + 1] if i + 1 < len(args) else "") for i, a in enumerate(args)]
+    mtime, for a link key: a path on the line or in an option the linker
+    gets (`-Wl,`, `-Xlinker`: a linker or version script, a response file),
+    and what an `-l` finds in the line's `-L` directories (every `-L` applies
+    to every `-l`, wherever it stands; a name found nowhere there is a system
+    library's). A file rewritten under its name (a build script's
+    `OUT_DIR/libx.a`, whether named by path or as `-lx`, or its linker
+    script) must not leave the last executable."""
+    words = _as_the_linker_gets_them(args)
+    pairs = [(a, words[i + 1] if i + 1 < len(words) else "") for i, a in enumerate(words)]
     dirs = [Path(a[2:] or after) for a, after in pairs if a.startswith("-L")]
-    found = [Path(a) for a, _ in pairs if not a.startswith("-") and os.path.isfile(a)]
+    found = _named_files(words)
     for a, after in pairs:
         if a.startswith("-l"):
             name = a[2:] or after
             candidates = [name[1:]] if name.startswith(":") else [f"lib{name}.a", f"lib{name}.so"]
             found += next(([d / c] for d in dirs for c in candidates if (d / c).is_file()), [])
     return [f"{path} {files.installed(str(path))}" for path in found]
+
+
+def _as_the_linker_gets_them(args: list[str]) -> list[str]:
+    """The line with what the driver hands the linker split out: `-Wl,a,b`
+    is the words a and b, `-Xlinker a` the word a."""
+    words: list[str] = []
+    for i, a in enumerate(args):
+        if a.startswith("-Wl,"):
+            words += a[4:].split(",")
+        elif a != "-Xlinker":
+            words.append(a)
+    return words
+
+
+# Options whose value the link writes, not reads.
+_WRITTEN = ("-o", "--output", "-Map", "--Map", "--dependency-file", "--out-implib")
+
+
+def _named_files(words: list[str]) -> list[Path]:
+    """The existing files the words name: a word itself, a response file
+    (`@file`), an option's value after `=`, a script glued to `-T`."""
+    named = []
+    for i, word in enumerate(words):
+        if i and words[i - 1] in _WRITTEN:
+            continue
+        option, equals, value = word.partition("=")
+        if not word.startswith("-"):
+            named.append(word[1:] if word.startswith("@") else word)
+        elif equals and option not in _WRITTEN:
+            named.append(value)
+        elif word.startswith("-T") and len(word) > 2:
+            named.append(word[2:])
+    return [Path(name) for name in named if os.path.isfile(name)]
 
 
 def inputs_key(objects: dict[str, str], unit: Unit) -> str:

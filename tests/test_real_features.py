@@ -168,6 +168,26 @@ def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, nam
     assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
 
 
+
+def test_a_linker_script_an_option_names_is_in_the_link_key(tmp_path):
+    """A script handed to the linker through `-Wl,` is read where it lies;
+    this one gives a symbol the value the program prints."""
+    ws = package(tmp_path / "script", {
+        "build.rs": 'fn main() {\n'
+                    '    let script = std::env::current_dir().unwrap().join("extra.ld");\n'
+                    '    println!("cargo:rustc-link-arg=-Wl,{}", script.display());\n'
+                    '    println!("cargo:rerun-if-changed=extra.ld");\n}\n',
+        "extra.ld": "extra_value = 5;\n",
+        "src/main.rs": 'extern "C" { static extra_value: u8; }\n'
+                       'fn main() { println!("{}", std::ptr::addr_of!(extra_value) as usize); }\n'})
+    thinwatch_build(ws)
+    exe = ws / ".thinwatch" / "out" / "prog"
+    assert run_exe(exe) == "5\n"
+    (ws / "extra.ld").write_text("extra_value = 6;\n")
+    events = thinwatch_build(ws)
+    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
+    assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
+
 ASSETS = {
     "Cargo.toml": '[workspace]\nmembers = ["assets", "app"]\nresolver = "2"\n',
     "assets/Cargo.toml": '[package]\nname = "assets"\nversion = "0.1.0"\nedition = "2021"\n',
