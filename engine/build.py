@@ -11,7 +11,6 @@ scheduler's; every event goes through the build's reporter.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +18,13 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from . import backend, emit, files, llvm_env, names, record
+from . import backend, emission, emit, files, llvm_env, names, record
 from .backend import BackendOptions
 from .cache import Cache, place
 from .errors import ConfigError, TaskFailed, WorkerCrashed
 from .events import ModuleStatus
 from .executor import Executor, TaskResult
-from .fragment import Fragment, digest
+from .fragment import Fragment
 from .native_llvm import Codegen
 from .plan import Emitted, Job, ThinLinks
 from .reporter import Reporter
@@ -36,7 +35,6 @@ from .project import ModuleSource, Project, printable
 if TYPE_CHECKING:
     from .early import Early, LastLink
 
-EMIT_FORMAT = 6
 PRELINK_OPT = 2
 
 
@@ -173,10 +171,7 @@ class Build:
         return self.codegen.library, self.codegen.stamp, self.codegen.identity
 
     def emission_key(self, src: ModuleSource, data: bytes) -> str:
-        reader = self.reader(src)
-        return digest({"format": EMIT_FORMAT, "llvm": reader[2] if reader else llvm_env.version(), "id": src.id,
-                       "bitcode": src.is_bitcode, "source": hashlib.sha256(data).hexdigest(),
-                       "opts": self.emit_opts})
+        return emission.key(src.id, src.is_bitcode, data, self.reader(src), self.emit_opts)
 
     def _lookup(self, src: ModuleSource, force: bool) -> tuple[bytes, str, Emitted | None, list[int] | None, float]:
         """Read the source and look its emission up in the cache (in a thread)."""
@@ -184,7 +179,7 @@ class Build:
         data = src.path.read_bytes()
         key = self.emission_key(src, data)
         blob = None if force else self.cache.get("emit", key)
-        if blob is None or not self.cache.has("bc", key) or not self.cache.has("frag", key):
+        if blob is None or not emission.cached(self.cache, key):
             return data, key, None, stamp, read_at
         meta = orjson.loads(blob)
         return data, key, Emitted(src, key, meta["own"], ModuleSummary.from_dict(meta["summary"])), \
@@ -204,14 +199,6 @@ class Build:
                 continue                       # `emit` meets the error itself
             if hit is not None:
                 self._looked_up[src.path] = (b"", key, hit, stamp, read_at)
-
-    def _store(self, key: str, out: dict, source: bytes) -> str:
-        bitcode = source if out["bitcode"] is None else out["bitcode"]
-        own = hashlib.sha256(bitcode).hexdigest()
-        self.cache.put("bc", key, bitcode)
-        self.cache.put("frag", key, orjson.dumps(out["fragments"]))
-        self.cache.put("emit", key, orjson.dumps({"own": own, "summary": out["summary"]}))
-        return own
 
     def _remember(self, src: ModuleSource, em: Emitted, stamp: list[int] | None, read_at: float) -> None:
         if files.vouches(stamp, read_at):
@@ -259,7 +246,7 @@ class Build:
         self.task_done(src, "emit", res)
         out = res.value
         try:
-            own = await asyncio.to_thread(self._store, key, out, data)
+            own = await asyncio.to_thread(emission.store, self.cache, key, out, data)
         except OSError as e:
             self.fail(src, f"cannot write the cache: {e.strerror or e}")
             return None

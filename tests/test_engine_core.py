@@ -12,7 +12,8 @@ import orjson
 
 from conftest import (Outcome, build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from thinwatch.engine import llvm_env
-from thinwatch.engine.build import EMIT_FORMAT, Memory
+from thinwatch.engine.build import Memory
+from thinwatch.engine.emission import FORMAT as EMIT_FORMAT
 from thinwatch.engine.cache import Cache
 from thinwatch.engine.events import LinkFinished
 from thinwatch.engine.fragment import Fragment
