@@ -100,7 +100,7 @@ class Build:
         self._emit_opts = emit_opts
         self.emit_opts: dict = {}           # known once `emission_ready` returned
         self._codegen = codegen
-        self.codegen: Codegen | None = None  # known once `ready` returned
+        self.codegen: Codegen | None = None  # known once `reader_ready` returned
         self.backend_opts: BackendOptions | None = None     # known once `ready` returned
         self.failed: dict[str, str] = {}
         self.used: set[tuple[str, str]] = set()     # cache entries this build needs
@@ -124,15 +124,23 @@ class Build:
                 raise opts
             self.emit_opts = opts
 
-    async def ready(self) -> None:
-        """Wait until the backend's LLVM is known. Finding it can run `rustc`
-        (~0.05-0.15 s), so it is looked up while the front end runs."""
-        if self.backend_opts is None:
+    async def reader_ready(self) -> None:
+        """Wait until the backend's LLVM, which reads bitcode, is known.
+        Finding it can run `rustc` (~0.05-0.15 s), so it is looked up while
+        the front end runs."""
+        if self.codegen is None:
             await self.emission_ready()
             codegen = await asyncio.shield(self._codegen)
             if isinstance(codegen, ConfigError):
                 raise codegen
             self.codegen = codegen
+
+    async def ready(self) -> None:
+        """Wait until the backend's options are known: once the front end
+        has said what its profile asks for (the level, the CPU)."""
+        if self.backend_opts is None:
+            await self.reader_ready()
+            codegen = self.codegen
             self.backend_opts = BackendOptions(self.emit_opts["triple"], self.ws.opt_level, self.ws.cpu,
                                                codegen.library, codegen.stamp, codegen.identity,
                                                codegen.pipeline)
@@ -165,8 +173,12 @@ class Build:
     # -- emission ------------------------------------------------------------
     def reader(self, src: ModuleSource) -> tuple[str, str, str] | None:
         """The release LLVM that reads a bitcode source: the backends' (for
-        bitcode, known once `ready` returned); None: llvmlite's."""
-        if not src.is_bitcode or not self.codegen.library:
+        bitcode, known once `reader_ready` returned); None: llvmlite's."""
+        return self.bitcode_reader if src.is_bitcode else None
+
+    @property
+    def bitcode_reader(self) -> tuple[str, str, str] | None:
+        if not self.codegen.library:
             return None
         return self.codegen.library, self.codegen.stamp, self.codegen.identity
 
@@ -220,7 +232,7 @@ class Build:
         if known is not None:
             self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
             return known
-        await (self.ready() if src.is_bitcode else self.emission_ready())     # (see `reader`)
+        await (self.reader_ready() if src.is_bitcode else self.emission_ready())     # (see `reader`)
         found = None if force else self._looked_up.pop(src.path, None)
         try:
             data, key, hit, stamp, read_at = found or await asyncio.to_thread(self._lookup, src, force)

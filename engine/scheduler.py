@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import files, record, replay
+from .ahead import Ahead
 from .build import Build, Memory, emit_options
 from .builddir import open_build_dir
 from .cache import Cache
@@ -75,16 +76,21 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
     except ConfigError as e:
         report.diagnostic("error", e.message, file=e.file, line=e.line, col=e.col)
         return report.finished(False, counted=False)
+    ahead = None
     if memory is not None and memory.links:
         # Early jobs guess the level the last links asked for.
         project.follow_profile([link.unit for link in memory.links.values() if link.unit is not None])
         b.early = Early(Build(project, executor, report.speculative(), codegen, emit_opts, memory),
                         memory.links)
+    else:
+        ahead = Ahead(b)                # nothing to guess from: emit ahead of need instead
     try:
-        return await _build(project, b, tests)
+        return await _build(project, b, tests, ahead)
     finally:
         if b.early is not None:
             b.early.cancel()
+        if ahead is not None:
+            await ahead.close()
         b.cache.close()
 
 
@@ -100,7 +106,7 @@ async def _open(cache: Cache) -> None:
         raise
 
 
-async def _build(project, b: Build, tests: bool) -> BuildFinished:
+async def _build(project, b: Build, tests: bool, ahead: Ahead | None) -> BuildFinished:
     report = b.report
 
     def finish(ok: bool, counted: bool = True) -> BuildFinished:
@@ -109,7 +115,9 @@ async def _build(project, b: Build, tests: bool) -> BuildFinished:
                                backend_llvm=b.codegen.label if b.codegen else "", executor=b.executor.where)
 
     with report.phase("frontend"):
-        units = await project.prepare(report, tests, b.early.start if b.early else None)
+        units = await project.prepare(report, tests, b.early.start if b.early else ahead.start if ahead else None)
+    if ahead is not None:
+        ahead.stop()
     if units is None:
         return finish(False)
     try:
@@ -156,7 +164,7 @@ async def build_unit(b: Build, unit: Unit) -> str | None:
         if b.early is not None:
             await b.early.settled()
         if any(src.is_bitcode for src in sources):
-            await b.ready()             # the LLVM that reads bitcode is in its emission key
+            await b.reader_ready()          # the LLVM that reads bitcode is in its emission key
         await asyncio.to_thread(b.look_up, sources)
         results = await each(b.executor, sources, b.emit)
     emitted = {em.source.id: em for em in results if em is not None}
