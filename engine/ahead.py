@@ -26,6 +26,7 @@ import pickle
 import sys
 import threading
 from pathlib import Path
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Callable
 
 import orjson
@@ -80,8 +81,11 @@ class Ahead:
         config = {"cache": str(b.cache.root), "named": b.cache.named, "opts": b.emit_opts,
                   "reader": b.bitcode_reader}
         package = Path(sys.modules[__package__.rpartition(".")[0]].__file__).parent.parent
-        proc = await spawn(sys.executable, "-c", _MAIN, str(package), stdin=asyncio.subprocess.PIPE,
-                           stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        try:
+            proc = await spawn(sys.executable, "-c", _MAIN, str(package), stdin=asyncio.subprocess.PIPE,
+                               stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+        except OSError:
+            return                        # the build emits everything itself
         try:
             proc.stdin.write(orjson.dumps(config) + b"\n")
             while True:
@@ -113,27 +117,22 @@ def main() -> None:
     config = orjson.loads(stream.readline())
     cache = Cache(Path(config["cache"]), config["named"])
     opts, reader = config["opts"], tuple(config["reader"]) if config["reader"] else None
-    ended = threading.Event()
-    lines: list[bytes] = []
-    arrived = threading.Condition()
+    arrived: SimpleQueue[bytes | None] = SimpleQueue()
+    ended = threading.Event()              # the engine closed its end: stop
 
     def read() -> None:
         for line in stream:
-            with arrived:
-                lines.append(line)
-                arrived.notify()
-        with arrived:
-            ended.set()
-            arrived.notify()
+            arrived.put(line)
+        ended.set()
+        arrived.put(None)
 
     threading.Thread(target=read, daemon=True).start()
-    while True:
-        with arrived:
-            arrived.wait_for(lambda: lines or ended.is_set())
-            if ended.is_set():
-                return
-            line = lines.pop(0)
-        for src in pickle.loads(bytes.fromhex(line.decode()))():
+    while (line := arrived.get()) is not None and not ended.is_set():
+        try:
+            sources = pickle.loads(bytes.fromhex(line.decode()))()
+        except Exception:
+            continue                      # the build reads that crate itself, and says what is wrong
+        for src in sources:
             if ended.is_set():
                 return
             try:
