@@ -25,25 +25,46 @@ class LinkFailed(Exception):
     pass
 
 
-def read_where_they_lie(args: list[str]) -> list[str]:
+def read_where_they_lie(args: list[str], driver: str = "") -> list[str]:
     """The files a link line reads where they lie, each with its size and
     mtime, for a link key: a path on the line or in an option the linker
     gets (`-Wl,`, `-Xlinker`: a linker or version script, a response file),
-    and what an `-l` finds in the line's `-L` directories (every `-L` applies
-    to every `-l`, wherever it stands; a name found nowhere there is a system
-    library's). A file rewritten under its name (a build script's
-    `OUT_DIR/libx.a`, whether named by path or as `-lx`, or its linker
-    script) must not leave the last executable."""
+    and what an `-l` finds where the linker looks for it: the line's `-L`
+    directories (every `-L` applies to every `-l`, wherever it stands),
+    then the driver's own (`-print-search-dirs`, which `LIBRARY_PATH`
+    joins). A file rewritten under its name (a build script's
+    `OUT_DIR/libx.a`, named by path or as `-lx`, or its linker script), or
+    a system library an upgrade replaced, must not leave the last
+    executable."""
     words = _as_the_linker_gets_them(args)
     pairs = [(a, words[i + 1] if i + 1 < len(words) else "") for i, a in enumerate(words)]
     dirs = [Path(a[2:] or after) for a, after in pairs if a.startswith("-L")]
     found = _named_files(words)
-    for a, after in pairs:
-        if a.startswith("-l"):
-            name = a[2:] or after
-            candidates = [name[1:]] if name.startswith(":") else [f"lib{name}.a", f"lib{name}.so"]
-            found += next(([d / c] for d in dirs for c in candidates if (d / c).is_file()), [])
+    names = [a[2:] or after for a, after in pairs if a.startswith("-l")]
+    if names:
+        dirs += _driver_library_dirs(driver, _choosing(args))
+    for name in names:
+        candidates = [name[1:]] if name.startswith(":") else [f"lib{name}.a", f"lib{name}.so"]
+        # The first directory that has the name decides; it may have both kinds.
+        found += next((hits for d in dirs if (hits := [d / c for c in candidates if (d / c).is_file()])), [])
     return [f"{path} {files.installed(str(path))}" for path in found]
+
+
+def _driver_library_dirs(driver: str, choosing: tuple[str, ...]) -> list[Path]:
+    try:
+        cc = find_cc(driver)
+    except ConfigError:
+        return []                       # the link itself says so
+    return _library_dirs(cc, _stamped(cc), choosing, os.environ.get("LIBRARY_PATH", ""))
+
+
+@lru_cache(maxsize=16)
+def _library_dirs(cc: str, cc_stamp: str, choosing: tuple[str, ...], library_path: str) -> list[Path]:
+    """Where the driver has the linker look for `-l` names, asked once per
+    driver version, linker choice and `LIBRARY_PATH`."""
+    said = subprocess.run([cc, *choosing, "-print-search-dirs"], capture_output=True, text=True).stdout
+    listed = next((line.split("=", 1)[1] for line in said.splitlines() if line.startswith("libraries: =")), "")
+    return [Path(d) for d in listed.split(":") if d]
 
 
 def _as_the_linker_gets_them(args: list[str]) -> list[str]:
@@ -92,11 +113,15 @@ def toolchain(args: list[str], driver: str = "") -> list[str]:
     mtime: after a compiler or binutils upgrade a clean build links a
     different executable, so the last one must not be kept."""
     cc = find_cc(driver)
-    choosing = tuple(a for i, a in enumerate(args)
-                     if a.startswith(("-fuse-ld=", "--ld-path=", "-B")) or (i > 0 and args[i - 1] == "-B"))
     driver_stamp = _stamped(cc)
-    linker = _linker(cc, driver_stamp, choosing)
+    linker = _linker(cc, driver_stamp, _choosing(args))
     return [driver_stamp, _stamped(linker) if os.path.exists(linker) else linker]
+
+
+def _choosing(args: list[str]) -> tuple[str, ...]:
+    """The options by which a driver picks its linker and the directories it searches."""
+    return tuple(a for i, a in enumerate(args)
+                 if a.startswith(("-fuse-ld=", "--ld-path=", "-B")) or (i > 0 and args[i - 1] == "-B"))
 
 
 def _stamped(path: str) -> str:

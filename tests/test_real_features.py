@@ -150,11 +150,16 @@ NAMINGS = {
     # As the `cc` crate names it: `-lextra`, with OUT_DIR searched.
     "search": 'println!("cargo:rustc-link-search=native={}", out.display()); '
               'println!("cargo:rustc-link-lib=static=extra");',
+    # Where the driver looks itself: a directory on LIBRARY_PATH (the test's `sys/`).
+    "driver": 'let sys = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap()).join("sys"); '
+              'std::fs::create_dir_all(&sys).unwrap(); std::fs::copy(&lib, sys.join("libextra.a")).unwrap(); '
+              'println!("cargo:rustc-link-lib=static=extra");',
 }
 
 
 @pytest.mark.parametrize("naming", NAMINGS)
-def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, naming):
+def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, naming, monkeypatch):
+    monkeypatch.setenv("LIBRARY_PATH", str(tmp_path / "arg" / "sys"))
     ws = package(tmp_path / "arg", {
         "build.rs": LINKED_C.replace("NAMED", NAMINGS[naming]),
         "extra.c": "unsigned long extra(void) { return 5; }\n",

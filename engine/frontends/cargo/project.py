@@ -386,7 +386,7 @@ class CargoProject(Project):
         line = orjson.dumps([("<bitcode+archive>" if "archive" in a else "<bitcode>")
                              if isinstance(a, dict) and "bitcode" in a else a for a in inputs]).decode()
         key_args = [re.sub(r"/rustc[A-Za-z0-9]{6}/", "/rustc-tmp/", line), natives_digest,
-                    *read_where_they_lie([a for a in inputs if isinstance(a, str)])]
+                    *read_where_they_lie([a for a in inputs if isinstance(a, str)], self.linker or "cc")]
         levels = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_OPT.finditer(a)]
         cpus = [m.group(1) for a in argv if isinstance(a, str) for m in _PLUGIN_CPU.finditer(a)]
         return Unit(cap.unit, modules, preserve, self.build_dir / "out" / cap.unit, state_dir, link_args, key_args,
