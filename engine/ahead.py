@@ -3,11 +3,13 @@
 cargo is a cold build's critical path, and it leaves a core idle now and
 then (a crate's front end is one thread). A build with no last links to
 guess from (a cold build, a session's first) hands each rlib cargo writes
-to one process of its own, at the kernel's idle priority (SCHED_IDLE): it
-runs only when a core would otherwise idle, so it takes nothing from cargo.
-It emits each member into the cache under the key the build gives it
-(`emission.py`); once cargo is done, the build finds those entries as it
-finds any, and emits the rest itself.
+to one process of its own, at the kernel's idle priority (SCHED_IDLE), so
+that it runs on the CPU time cargo leaves. It emits each member into the
+cache under the key the build gives it (`emission.py`); once cargo is done,
+the build finds those entries as it finds any, and emits the rest itself.
+That time is not free on every machine: on a two-core VM even a process at
+idle priority slows cargo, by less than the emission costs after it
+(docs/benchmarks.md, point 14).
 
 All of that work is in the process, reading and hashing included: the
 engine only passes each rlib on. (Early work that emitted through the
