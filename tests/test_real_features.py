@@ -157,6 +157,18 @@ NAMINGS = {
 }
 
 
+def linked_again_after(ws: Path, tmp_path: Path, rewritten: Path, text: str) -> None:
+    """The program prints 5; `rewritten` is then given `text`, after which
+    it prints 6: the next build must link again, and match cargo's."""
+    thinwatch_build(ws)
+    exe = ws / ".thinwatch" / "out" / "prog"
+    assert run_exe(exe) == "5\n"
+    rewritten.write_text(text)
+    events = thinwatch_build(ws)
+    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
+    assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
+
+
 @pytest.mark.parametrize("naming", NAMINGS)
 def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, naming, monkeypatch):
     monkeypatch.setenv("LIBRARY_PATH", str(tmp_path / "arg" / "sys"))
@@ -164,14 +176,7 @@ def test_a_library_the_link_reads_where_it_lies_is_in_the_link_key(tmp_path, nam
         "build.rs": LINKED_C.replace("NAMED", NAMINGS[naming]),
         "extra.c": "unsigned long extra(void) { return 5; }\n",
         "src/main.rs": 'extern "C" { fn extra() -> u64; }\nfn main() { println!("{}", unsafe { extra() }); }\n'})
-    thinwatch_build(ws)
-    exe = ws / ".thinwatch" / "out" / "prog"
-    assert run_exe(exe) == "5\n"
-    (ws / "extra.c").write_text("unsigned long extra(void) { return 6; }\n")
-    events = thinwatch_build(ws)
-    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
-    assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
-
+    linked_again_after(ws, tmp_path, ws / "extra.c", "unsigned long extra(void) { return 6; }\n")
 
 
 def test_a_linker_script_an_option_names_is_in_the_link_key(tmp_path):
@@ -185,13 +190,8 @@ def test_a_linker_script_an_option_names_is_in_the_link_key(tmp_path):
         "extra.ld": "extra_value = 5;\n",
         "src/main.rs": 'extern "C" { static extra_value: u8; }\n'
                        'fn main() { println!("{}", std::ptr::addr_of!(extra_value) as usize); }\n'})
-    thinwatch_build(ws)
-    exe = ws / ".thinwatch" / "out" / "prog"
-    assert run_exe(exe) == "5\n"
-    (ws / "extra.ld").write_text("extra_value = 6;\n")
-    events = thinwatch_build(ws)
-    assert [e["skipped"] for e in events if e["reason"] == "link-finished"] == [False]
-    assert run_exe(exe) == cargo_run(ws, tmp_path).stdout == "6\n"
+    linked_again_after(ws, tmp_path, ws / "extra.ld", "extra_value = 6;\n")
+
 
 ASSETS = {
     "Cargo.toml": '[workspace]\nmembers = ["assets", "app"]\nresolver = "2"\n',
