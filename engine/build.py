@@ -230,7 +230,7 @@ class Build:
             return None
         known = None if force else self._unchanged(src)
         if known is not None:
-            self.used.update({("emit", known.key), ("bc", known.key), ("frag", known.key)})
+            self.used.update((kind, known.key) for kind in emission.KINDS)
             return known
         await (self.reader_ready() if src.is_bitcode else self.emission_ready())     # (see `reader`)
         found = None if force else self._looked_up.pop(src.path, None)
@@ -239,7 +239,7 @@ class Build:
         except OSError as e:
             self.fail(src, f"cannot read: {e.strerror or e}")
             return None
-        self.used.update({("emit", key), ("bc", key), ("frag", key)})
+        self.used.update((kind, key) for kind in emission.KINDS)
         if hit is not None:
             self._remember(src, hit, stamp, read_at)
             return hit

@@ -50,28 +50,28 @@ def read_where_they_lie(args: list[str], driver: str = "") -> list[str]:
     return [f"{path} {files.installed(str(path))}" for path in found]
 
 
-def _driver_library_dirs(driver: str, choosing: tuple[str, ...]) -> list[Path]:
+def _driver_library_dirs(driver: str, choosing: tuple[str, ...]) -> tuple[Path, ...]:
     try:
         cc = find_cc(driver)
     except ConfigError:
-        return []                       # the link itself says so
+        return ()                       # the link itself says so
     return _library_dirs(cc, _stamped(cc), choosing, os.environ.get("LIBRARY_PATH", ""))
 
 
 @lru_cache(maxsize=16)
-def _library_dirs(cc: str, cc_stamp: str, choosing: tuple[str, ...], library_path: str) -> list[Path]:
+def _library_dirs(cc: str, cc_stamp: str, choosing: tuple[str, ...], library_path: str) -> tuple[Path, ...]:
     """Where the driver has the linker look for `-l` names, asked once per
     driver version, linker choice and `LIBRARY_PATH`."""
     said = subprocess.run([cc, *choosing, "-print-search-dirs"], capture_output=True, text=True).stdout
     listed = next((line.split("=", 1)[1] for line in said.splitlines() if line.startswith("libraries: =")), "")
-    return [Path(d) for d in listed.split(":") if d]
+    return tuple(Path(d) for d in listed.split(":") if d)
 
 
 def _as_the_linker_gets_them(args: list[str]) -> list[str]:
     """The line with what the driver hands the linker split out: `-Wl,a,b`
     is the words a and b, `-Xlinker a` the word a."""
     words: list[str] = []
-    for i, a in enumerate(args):
+    for a in args:
         if a.startswith("-Wl,"):
             words += a[4:].split(",")
         elif a != "-Xlinker":

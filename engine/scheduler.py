@@ -107,6 +107,7 @@ async def _open(cache: Cache) -> None:
 
 
 async def _build(project, b: Build, tests: bool, ahead: Ahead | None) -> BuildFinished:
+    """`ahead` is there exactly when `b.early` is not."""
     report = b.report
 
     def finish(ok: bool, counted: bool = True) -> BuildFinished:
@@ -115,7 +116,7 @@ async def _build(project, b: Build, tests: bool, ahead: Ahead | None) -> BuildFi
                                backend_llvm=b.codegen.label if b.codegen else "", executor=b.executor.where)
 
     with report.phase("frontend"):
-        units = await project.prepare(report, tests, b.early.start if b.early else ahead.start if ahead else None)
+        units = await project.prepare(report, tests, b.early.start if b.early else ahead.start)
     if ahead is not None:
         ahead.stop()
     if units is None:

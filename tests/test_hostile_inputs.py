@@ -4,7 +4,6 @@ never reported ok."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -72,7 +71,7 @@ def test_a_library_rewritten_where_it_lies_is_linked_again(naming, tmp_path, poo
     ws = ir_workspace(tmp_path / "ws", {"app/main.ll": PRINT_VALUE}, crates='app = "app"\n')
     libs = [str(vendor / "libvalue.a")] if naming == "path" else [f"-L{vendor}", "-lvalue"]
     manifest = ws / "thinwatch.toml"
-    manifest.write_text(manifest.read_text().replace('output = "prog"\n', f"output = \"prog\"\nlibs = {json.dumps(libs)}\n"))
+    manifest.write_text(manifest.read_text().replace('output = "prog"\n', f"output = \"prog\"\nlibs = {orjson.dumps(libs).decode()}\n"))
     assert build(ws, pool).finished.ok and run_exe(ws / ".thinwatch/out/prog") == "v = 1\n"
     archive(2)
     assert build(ws, pool).finished.ok and run_exe(ws / ".thinwatch/out/prog") == "v = 2\n"
