@@ -15,7 +15,7 @@ from .cache import Cache
 from .fragment import digest
 
 # Changing what an entry holds, or how it is read back, needs a new format.
-FORMAT = 6
+FORMAT = 7
 KINDS = ("emit", "bc", "frag")
 
 

@@ -211,7 +211,7 @@ class FragmentBuilder:
                        if any("!DI" in text for text in mt.mds.values()) else None)
 
     # -- naming of the locals a fragment refers to -------------------------
-    def _local(self, name: str) -> bool:
+    def is_local(self, name: str) -> bool:
         if name not in self._locals:
             ent = self.mt.functions.get(name) or self.mt.globals.get(name)
             line = irtext.first_line(ent.text) if ent else ""
@@ -244,7 +244,7 @@ class FragmentBuilder:
     def rename_map(self, refs, skip: str | None = None) -> dict[str, str]:
         out = {}
         for r in refs:
-            if r == skip or r in out or not self._local(r):
+            if r == skip or r in out or not self.is_local(r):
                 continue
             out[r] = self._copyable_const(r) or promoted_name(r, self.module_id)
             self._origin[out[r]] = r

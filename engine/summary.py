@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import irtext
-from .fragment import CALL_TARGET, INTERPOSABLE, Fragment, FragmentBuilder
+from .fragment import CALL_TARGET, INTERPOSABLE, Fragment, FragmentBuilder, promoted_name
 from .irtext import ModuleText, unquote
 
 # The most instructions a function may have for the thin link to import it
@@ -43,6 +43,10 @@ class ModuleSummary:
     # Defined symbol -> its `comdat any` group: a linker keeps the first
     # group of each name and discards the others with every symbol in them.
     comdats: dict[str, str] = field(default_factory=dict)
+    # Defined symbol -> what its definition references besides the calls its
+    # summary lists (addresses taken, a variable's initializer), locals
+    # under their promoted names: with the calls, the edges of liveness.
+    refs: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModuleSummary":
@@ -76,6 +80,17 @@ def _never_inlined(head: str, never_groups: set[int]) -> bool:
         return True
     # (the search is tried at every position: look for the words first)
     return ("noinline" in attrs or "optnone" in attrs) and bool(NEVER_INLINED.search(irtext.strip_comment(attrs)))
+
+
+def _references(mt: ModuleText, builder: FragmentBuilder, module_id: str, name: str) -> set[str]:
+    """What the definition of `name` references, locals under their promoted
+    names (a local is known by that name across the link)."""
+    refs = set()
+    text = (mt.functions.get(name) or mt.globals[name]).text
+    for r in irtext.global_refs(text):
+        if r != name and not r.startswith("llvm."):
+            refs.add(promoted_name(r, module_id) if builder.is_local(r) else r)
+    return refs
 
 
 def summarize(mt: ModuleText, module_id: str, triple: str,
@@ -118,16 +133,19 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             calls = [unquote(c) for c in CALL_TARGET.findall(ent.text)]
             renames = builder.rename_map(calls)
             callees = sorted({renames.get(c, c) for c in calls})
+        callees = [c for c in callees if not c.startswith("llvm.")]
         summary.functions[name] = FunctionSummary(
             linkage=linkage,
             visibility=irtext.visibility_of(head),
             insts=insts,
-            callees=[c for c in callees if not c.startswith("llvm.")],
+            callees=callees,
             hash=frag.hash if frag else None,
             why_not=why,
             promote=frag.promote if frag else [],
             deps=frag.deps if frag else [],
         )
+        if refs := _references(mt, builder, module_id, name).difference(callees):
+            summary.refs[name] = sorted(refs)
     for name, ent in mt.globals.items():
         words = ent.text[ent.text.index(" = ") + 3:].split(maxsplit=3)   # not the initializer's words
         if words[0] in ("external", "extern_weak"):      # LLVM spells out linkage only on declarations
@@ -135,6 +153,8 @@ def summarize(mt: ModuleText, module_id: str, triple: str,
             continue
         summary.variables[name] = irtext.linkage_of(" ".join(words[:3]))
         grouped(name, ent.text)
+        if refs := _references(mt, builder, module_id, name):
+            summary.refs[name] = sorted(refs)
         if name in ("llvm.used", "llvm.compiler.used"):
             summary.preserved.extend(irtext.global_refs(ent.text))
     return summary, fragments

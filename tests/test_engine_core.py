@@ -205,7 +205,7 @@ def test_cached_fragments_read_back_as_written(ir_ws, pool):
     cache = Cache(ir_ws / ".thinwatch" / "cache")
     entries = [cache.get("frag", p.name) for p in (cache.root / "frag").glob("*/*")]
     stored = [frag for blob in entries for frag in orjson.loads(blob).values()]
-    assert stored and EMIT_FORMAT == 6
+    assert stored and EMIT_FORMAT == 7
     for frag in stored:
         assert list(frag) == ["define", "name", "consts", "decls", "types", "attrs", "mds",
                               "hash", "promote", "deps", "callees"]

@@ -35,9 +35,10 @@ def module(rng: random.Random, mid: str, mids: list[str]) -> ModuleSummary:
     variables = {f"v{i}": rng.choice(LINKAGES) for i in rng.sample(range(4), rng.randint(0, 2))}
     defined = [*functions, *variables]
     comdats = {name: f"g{rng.randint(0, 2)}" for name in defined if rng.random() < 0.3}
+    refs = {name: [callee() for _ in range(rng.randint(1, 2))] for name in defined if rng.random() < 0.3}
     return ModuleSummary(module_id=mid, triple="x86_64-unknown-linux-gnu", functions=functions, variables=variables,
                          undefined=[callee() for _ in range(rng.randint(0, 3))],
-                         preserved=[n for n in defined if rng.random() < 0.1], comdats=comdats)
+                         preserved=[n for n in defined if rng.random() < 0.1], comdats=comdats, refs=refs)
 
 
 @settings(max_examples=300, deadline=None)
@@ -76,9 +77,40 @@ def test_an_edit_walks_again_only_the_modules_that_resolved_its_names():
                 "b": ModuleSummary("b", "t", {"g": leaf(n)}),
                 "c": ModuleSummary("c", "t", {"other": leaf(n)})}
 
-    _, first = thin_link(summaries(1), set(), {"a": 1, "b": 1, "c": 1})
-    plans, second = thin_link(summaries(2), set(), {"a": 1, "b": 1, "c": 2}, first)
+    _, first = thin_link(summaries(1), {"main"}, {"a": 1, "b": 1, "c": 1})
+    plans, second = thin_link(summaries(2), {"main"}, {"a": 1, "b": 1, "c": 2}, first)
     assert second.imports["a"] is first.imports["a"] and second.imports["c"] is not first.imports["c"]
-    plans, third = thin_link(summaries(3), set(), {"a": 1, "b": 2, "c": 2}, second)
+    plans, third = thin_link(summaries(3), {"main"}, {"a": 1, "b": 2, "c": 2}, second)
     assert third.imports["a"] is not second.imports["a"]
-    assert plans["a"].imports[0].hash == "h3" and plans == thin_link(summaries(3), set())[0]
+    assert plans["a"].imports[0].hash == "h3" and plans == thin_link(summaries(3), {"main"})[0]
+
+
+def test_what_nothing_live_reaches_is_internalized_and_imports_nothing():
+    def fn(callees: list[str], **kw) -> FunctionSummary:
+        return FunctionSummary("external", "default", 5, callees, f"h{len(callees)}", **kw)
+
+    summaries = {
+        "a": ModuleSummary("a", "t", {"main": fn(["used"])}, undefined=["used"]),
+        # `used` takes its vtable's address, whose method is live for it; `unused` is called by no one.
+        "b": ModuleSummary("b", "t", {"used": fn([]), "unused": fn(["helper"]), "init": fn([])}, {"vtable": "internal"},
+                           undefined=["helper", "method"],
+                           refs={"used": [promoted_name("vtable", "b")], "vtable": ["method"]}),
+        # `helper`'s import would promote `private`; `ctor`, which calls `init`, is reached from the
+        # constructor list alone.
+        "c": ModuleSummary("c", "t", {"helper": fn([promoted_name("private", "c")], promote=["private"]),
+                                      "private": FunctionSummary("internal", "default", 5, [], "hp"),
+                                      "method": fn([]), "ctor": fn(["init"])},
+                           {"llvm.global_ctors": "appending"}, undefined=["init"],
+                           refs={"llvm.global_ctors": ["ctor"]}),
+    }
+    plans, _ = thin_link(summaries, {"main"})
+    assert [i.name for i in plans["a"].imports] == ["used"]
+    assert plans["b"].imports == [] and plans["c"].promote == []
+    assert "unused" in plans["b"].internalize and "used" not in plans["b"].internalize
+    assert "helper" in plans["c"].internalize
+    assert "method" not in plans["c"].internalize and "init" not in plans["b"].internalize
+    # Once something live calls `unused`, all of it is as before liveness.
+    summaries["a"] = ModuleSummary("a", "t", {"main": fn(["used", "unused"])}, undefined=["used", "unused"])
+    plans, _ = thin_link(summaries, {"main"})
+    assert "helper" not in plans["c"].internalize and plans["c"].promote == ["private"]
+    assert "helper" in [i.name for i in plans["b"].imports]
