@@ -163,13 +163,34 @@ def _select_imports(index: Index, mid: str, roots: frozenset[str], looked: set[s
 
 @dataclass
 class Trace:
-    """What a thin link's import choices read: each module's version (a
-    value that fixes its summary, its emission key), the index the names
-    were resolved in, and per module its imports, the names resolved and
-    its live functions the walk started from."""
+    """What a thin link's choices read: each module's version (a value
+    that fixes its summary, its emission key), the index the names were
+    resolved in, the preserved symbols and what they reach, and per module
+    its imports, the names resolved and its live functions the walk
+    started from."""
     versions: dict[str, str | None]
     index: Index
+    preserve: frozenset[str]
+    live: set[tuple[str, str]]
     imports: dict[str, tuple[list[Import], frozenset[str], frozenset[str]]]
+
+
+def _graph(s: ModuleSummary) -> tuple:
+    """All that liveness reads of a module's summary."""
+    return {name: (f.linkage, f.callees) for name, f in s.functions.items()}, s.variables, s.refs
+
+
+def _live_again(last: Trace | None, index: Index, preserve: frozenset[str],
+                same: Callable[[str], bool]) -> set[tuple[str, str]]:
+    """`_live`, or the last link's answer where it reads the same: the
+    same preserved symbols and modules, and every module at another
+    version defining and referencing what it did (an edit inside a
+    function body, the usual one)."""
+    if last is not None and last.preserve == preserve and last.index.summaries.keys() == index.summaries.keys() \
+            and all(same(mid) or _graph(s) == _graph(last.index.summaries[mid])
+                    for mid, s in index.summaries.items()):
+        return last.live
+    return _live(index, preserve)
 
 
 def _resolved_otherwise(last: Trace, index: Index, same: Callable[[str], bool]) -> set[str]:
@@ -187,16 +208,11 @@ def _resolved_otherwise(last: Trace, index: Index, same: Callable[[str], bool]) 
     return out
 
 
-def _imports(index: Index, live: set[tuple[str, str]], versions: dict[str, str | None] | None,
-             last: Trace | None) -> Trace:
+def _imports(index: Index, live: set[tuple[str, str]], last: Trace | None,
+             same: Callable[[str], bool]) -> dict[str, tuple[list[Import], frozenset[str], frozenset[str]]]:
     """Each module's imports, for the calls of its live functions only (as
     LLVM's, which skips dead ones): an import into dead code would keep
     what it references, and the locals it promotes, alive."""
-    versions = versions or dict.fromkeys(index.summaries)
-
-    def same(mid: str) -> bool:
-        return versions.get(mid) is not None and versions.get(mid) == last.versions.get(mid)
-
     changed = _resolved_otherwise(last, index, same) if last is not None else set()
     out = {}
     for mid in sorted(index.summaries):
@@ -209,7 +225,7 @@ def _imports(index: Index, live: set[tuple[str, str]], versions: dict[str, str |
         else:
             looked: set[str] = set()
             out[mid] = (_select_imports(index, mid, roots, looked), frozenset(looked), roots)
-    return Trace(dict(versions), index, out)
+    return out
 
 
 def thin_link(summaries: dict[str, ModuleSummary], preserve: set[str], versions: dict[str, str | None] | None = None,
@@ -219,12 +235,17 @@ def thin_link(summaries: dict[str, ModuleSummary], preserve: set[str], versions:
     that fixes nothing), the import choices of the modules `last` saw at
     the same version are taken from it where they still hold."""
     index = Index(dict(summaries))      # the trace's, whatever becomes of the caller's dict
+    versions = dict(versions or dict.fromkeys(index.summaries))
+
+    def same(mid: str) -> bool:
+        return versions.get(mid) is not None and versions.get(mid) == last.versions.get(mid)
     # A definition nothing live reaches is internalized whoever references
     # it, and imports nothing: the backend then drops it with what only it
     # used (LLVM's ThinLTO makes it a declaration). On bat, a third of the
     # instructions the backends compiled were in such definitions.
-    live = _live(index, preserve)
-    trace = _imports(index, live, versions, last)
+    preserve = frozenset(preserve)
+    live = _live_again(last, index, preserve, same)
+    trace = Trace(versions, index, preserve, live, _imports(index, live, last, same))
     plans = {mid: ModulePlan() for mid in summaries}
     referenced_by: dict[str, set[str]] = defaultdict(set)
     promote: dict[str, set[str]] = defaultdict(set)

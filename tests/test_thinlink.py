@@ -5,6 +5,7 @@ calls across all of them."""
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from hypothesis import given, settings
@@ -41,6 +42,18 @@ def module(rng: random.Random, mid: str, mids: list[str]) -> ModuleSummary:
                          preserved=[n for n in defined if rng.random() < 0.1], comdats=comdats, refs=refs)
 
 
+def body_edit(rng: random.Random, s: ModuleSummary) -> ModuleSummary:
+    """The module with new sizes and fragments, its functions the same,
+    calling and referencing what they did but for one call at times."""
+    functions = {name: dataclasses.replace(f, insts=rng.choice([5, 40, 80, 150]),
+                                           hash=None if rng.random() < 0.15 else f"h{rng.randint(0, 3)}")
+                 for name, f in s.functions.items()}
+    if rng.random() < 0.3:
+        name = rng.choice(sorted(functions))
+        functions[name].callees = [rng.choice(NAMES)] + functions[name].callees[1:]
+    return dataclasses.replace(s, functions=functions)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.integers(0, 2**32), st.integers(1, 8))
 def test_a_link_from_the_last_trace_equals_one_from_scratch(seed, steps):
@@ -56,6 +69,10 @@ def test_a_link_from_the_last_trace_equals_one_from_scratch(seed, steps):
             mid = rng.choice(mids + ["m9"])
             if mid in summaries and rng.random() < 0.15 and len(summaries) > 1:
                 del summaries[mid], versions[mid]
+            elif mid in summaries and rng.random() < 0.3:       # an edit inside function bodies
+                summaries[mid] = body_edit(rng, summaries[mid])
+                serial += 1
+                versions[mid] = serial
             else:
                 summaries[mid] = module(rng, mid, mids)
                 serial += 1
