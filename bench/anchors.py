@@ -184,6 +184,17 @@ def run_build_command(cmd: list[str], cwd: Path, env: dict, memory: bool = False
     return seconds, subprocess.CompletedProcess(cmd, proc.returncode, out, err), peak.kib if peak else None
 
 
+def startup_seconds() -> float:
+    """A new process that imports thinwatch's command and ends: what every
+    new-process build pays before any build work (with cargo's own no-op,
+    the floor of a new process's no-op build)."""
+    seconds, p, _ = run_build_command([sys.executable, "-c", "import thinwatch.engine.cli"],
+                                      REPO, {**os.environ, "PYTHONPATH": str(REPO)}, False)
+    if p.returncode != 0:
+        raise RuntimeError(f"importing thinwatch failed: {p.stderr.decode()[-2000:]}")
+    return seconds
+
+
 def thinwatch_once(ws: Path, jobs: int, memory: bool = False, extra: list[str] = ()) -> tuple[float, dict, int | None]:
     """Cold `thinwatch build --once` (process start included), with `extra`
     options: seconds, its build-finished event, peak memory if asked for."""

@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
-from .anchors import REPO, CargoAlone, Result, ThinwatchWatch, cargo_env, run_build_command, run_exe, thinwatch_once
+from .anchors import (REPO, CargoAlone, Result, ThinwatchWatch, cargo_env, run_build_command, run_exe,
+                      startup_seconds, thinwatch_once)
 from .peak import PeakMemory
 from .stats import fmt, log, median, ratio
 
@@ -238,6 +239,7 @@ def program_bench(work: Path, program: RealProgram, reps: int, jobs: int) -> dic
     cold: dict[str, dict] = {}
     results = {s: {t: [] for t in TOOLS} for s in scenarios(program)}
     mismatches = []
+    startup: list[float] = []          # beside the no-op builds: target 4's floor
 
     def agree(what: str, rep: int, outputs: dict[str, str]) -> None:
         outputs = {t: out for t, out in outputs.items() if t != ALONE}
@@ -261,11 +263,13 @@ def program_bench(work: Path, program: RealProgram, reps: int, jobs: int) -> dic
                     outputs[t] = r.output
                     log(f"{program.binary} rep {rep} {s:17} {t:16} {r.seconds:7.2f}s jobs={r.backend_jobs}")
                 agree(s, rep, outputs)
+                if s == "nothing changed":
+                    startup.append(startup_seconds())
     finally:
         for tool in tools.values():
             tool.stop()
     return {"program": program.binary, "modules": cold[BUILD]["extra"]["modules"], "cold": cold,
-            "scenarios": results, "mismatches": mismatches}
+            "scenarios": results, "mismatches": mismatches, "startup": startup}
 
 
 def real_bench(work: Path, names: list[str], reps: int, jobs: int) -> list[dict]:
@@ -332,6 +336,10 @@ def report_program(r: dict) -> list[str]:
     noop = med["nothing changed"][BUILD]
     out.append(f"| {p.binary}: nothing changed, `thinwatch build` (new process) ≤ 0.3 s | {fmt(noop)} | "
                f"{verdict(noop, 0.3)} |")
+    if r.get("startup"):
+        start, alone = median(r["startup"]), med["nothing changed"][ALONE]
+        out.append(f"| {p.binary}: its floor: a new process importing thinwatch ({fmt(start)}) and thinwatch's "
+                   f"cargo alone, nothing changed ({fmt(alone)}) | {fmt(start + alone)} | floor |")
     out.append("")
     return out
 
