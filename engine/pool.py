@@ -138,23 +138,23 @@ class _Worker:
         self._io.append(asyncio.ensure_future(asyncio.to_thread(fn, *args)))
         return asyncio.shield(self._io[-1])
 
-    def _exchange(self, task: tuple) -> tuple:
-        """Send a task and read its reply, in one thread: a task's bitcode
-        can fill the pipe while the worker reads it, and the engine's loop
-        is woken once per task, by the reply (the worker waits for the next
-        task meanwhile: each wake was ~1 ms of it). A worker's death ends
-        the read at once: no other process holds its pipe."""
-        self.conn.send(task)
-        return self.conn.recv()
-
     async def call(self, fn, args: tuple, stall: float) -> tuple:
         """Run one task; every wait here ends, with the reply or _Lost."""
-        exchange = self._in_thread(self._exchange, (fn, args))
-        # Lost or cancelled, the worker is killed and the read ends in an error no one awaits.
-        exchange.add_done_callback(lambda t: t.cancelled() or t.exception())
-        await self._progress(exchange, stall)
+        loop = asyncio.get_running_loop()
+        replied = loop.create_future()
+        fd = self.conn.fileno()
+        loop.add_reader(fd, lambda: replied.done() or replied.set_result(None))
+        # In a thread: a task's bitcode can fill the pipe while the worker reads it.
+        sending = self._in_thread(self.conn.send, (fn, args))
+        # A send into a dead worker fails; the reply's end of file says so, not this.
+        sending.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            ok, value, pid, start, end = await exchange
+            await self._progress(replied, stall)
+        finally:
+            loop.remove_reader(fd)
+        try:
+            await sending              # the worker read it all before replying, or is gone
+            ok, value, pid, start, end = await self._in_thread(self.conn.recv)
         except (EOFError, OSError):
             raise _Lost("the worker process died (LLVM abort, signal or out of memory)") from None
         if not ok:
@@ -168,7 +168,7 @@ class _Worker:
         cpu, progressed = _cpu_seconds(self.proc.pid), started
         while not replied.done():
             await asyncio.wait({replied}, timeout=CHECK_EVERY)
-            if replied.done():
+            if replied.done() or self.conn.poll(0):
                 return
             now, used = time.monotonic(), _cpu_seconds(self.proc.pid)
             if used != cpu:
