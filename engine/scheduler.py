@@ -89,9 +89,14 @@ async def run_build(root: Path, executor: Executor, report: Reporter, trigger: l
     finally:
         if b.early is not None:
             b.early.cancel()
-        if ahead is not None:
-            await ahead.close()
-        b.cache.close()
+        try:
+            if ahead is not None:
+                await ahead.close()
+        finally:
+            # Even when the build is cancelled again while the process ends:
+            # a lock left open (exclusive after a prune) would stop every
+            # later build at its `open`, and the session with it.
+            b.cache.close()
 
 
 async def _open(cache: Cache) -> None:

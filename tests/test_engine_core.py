@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import llvmlite.binding as llvm
 import orjson
+import pytest
 
 from conftest import (Outcome, build, clean_outputs, edit, outputs, run_exe, thinwatch, undefined_symbols_of)
 from thinwatch.engine import llvm_env
@@ -333,3 +336,21 @@ def test_a_session_keeps_the_fragments_of_its_last_links_only(ir_ws, pool, tmp_p
     live = {em.key for link in memory.links.values() for em in link.emitted.values()}
     assert first and set(memory.fragments) <= live and set(memory.fragments) != first
     assert outputs(ir_ws) == clean_outputs(ir_ws, pool, tmp_path)
+
+
+def test_a_build_cancelled_while_its_emitting_process_ends_lets_the_cache_go(ir_ws, pool, monkeypatch):
+    """A watch session's cold build superseded as it ended kept the cache's
+    lock (exclusive after its prune): the next build waited in its `open`
+    for good, and the session did not end on SIGINT."""
+    from thinwatch.engine.ahead import Ahead
+
+    async def cancelled(self):
+        raise asyncio.CancelledError
+    monkeypatch.setattr(Ahead, "close", cancelled)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(run_build(ir_ws, pool, Reporter(lambda ev: None, 1)))
+    fd = os.open(ir_ws / ".thinwatch" / "cache" / ".lock", os.O_RDWR)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    finally:
+        os.close(fd)
